@@ -37,9 +37,7 @@ func (p *parser) escalate(n *yaml.Node) *Escalate {
 		e.SkipIf = p.expr(f)
 	}
 	if f, ok := fs["repeat"]; ok {
-		if e.Repeat = p.integer(f); e.Repeat < 0 {
-			p.errorf(f.val, "repeat must be 0 or more")
-		}
+		e.Repeat = p.integer(f, 0)
 	}
 	if f, ok := fs["fallback"]; ok {
 		e.Fallback = p.fallback(f.val)

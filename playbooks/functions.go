@@ -43,7 +43,7 @@ func functions() cel.EnvOption {
 
 type lib []cel.EnvOption
 
-func (l lib) CompileOptions() []cel.EnvOption  { return l }
+func (l lib) CompileOptions() []cel.EnvOption     { return l }
 func (l lib) ProgramOptions() []cel.ProgramOption { return nil }
 
 func negate(v ref.Val) ref.Val {

@@ -165,28 +165,38 @@ func (p *parser) name(f field) string {
 	return s
 }
 
-func (p *parser) integer(f field) int {
+// integer reads an integer and reports it when it is below least.
+func (p *parser) integer(f field, least int) int {
 	s, ok := p.scalar(f, "an integer")
 	if !ok {
-		return 0
+		return least
 	}
 	n, err := strconv.Atoi(s)
 	if f.val.Tag != "!!int" || err != nil {
 		p.errorf(f.val, "%s must be an integer, got %s", f.key.Value, describe(f.val))
-		return 0
+		return least
+	}
+	if n < least {
+		p.errorf(f.val, "%s must be %d or more", f.key.Value, least)
+		return least
 	}
 	return n
 }
 
-func (p *parser) number(f field) float64 {
+// number reads a number and reports it when it is below least.
+func (p *parser) number(f field, least float64) float64 {
 	s, ok := p.scalar(f, "a number")
 	if !ok {
-		return 0
+		return least
 	}
 	x, err := strconv.ParseFloat(s, 64)
 	if (f.val.Tag != "!!int" && f.val.Tag != "!!float") || err != nil {
 		p.errorf(f.val, "%s must be a number, got %s", f.key.Value, describe(f.val))
-		return 0
+		return least
+	}
+	if x < least {
+		p.errorf(f.val, "%s must be at least %g", f.key.Value, least)
+		return least
 	}
 	return x
 }
@@ -407,9 +417,7 @@ func (p *parser) playbook(n *yaml.Node, pb *Playbook) {
 		}
 	}
 	if f, ok := fs["version"]; ok {
-		if pb.Version = p.integer(f); pb.Version < 1 {
-			p.errorf(f.val, "version must be 1 or more")
-		}
+		pb.Version = p.integer(f, 1)
 	}
 	if f, ok := fs["description"]; ok {
 		pb.Description = p.str(f)

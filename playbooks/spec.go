@@ -9,21 +9,21 @@ package playbooks
 type fieldType int
 
 const (
-	tString     fieldType = iota // plain string, no interpolation
-	tName                        // identifier: [a-z][a-z0-9_]*
-	tInt                         // integer
-	tNumber                      // integer or decimal
-	tDuration                    // "90s", "15m", "1h30m", "2d"
-	tExpr                        // a CEL expression (no ${{ }} needed)
-	tTemplate                    // a string that may hold ${{ expr }}
-	tValue                       // any YAML value; strings may hold ${{ expr }}
-	tValueMap                    // a mapping of names to tValue
-	tStrings                     // one string or a list of strings
-	tSteps                       // a list of steps
-	tObject                      // a nested object, see Field.Object
-	tObjects                     // a list of nested objects
-	tEnum                        // one of Field.Enum
-	tReason                      // a template string, or an object (Field.Object)
+	tString   fieldType = iota // plain string, no interpolation
+	tName                      // identifier: [a-z][a-z0-9_]*
+	tInt                       // integer
+	tNumber                    // integer or decimal
+	tDuration                  // "90s", "15m", "1h30m", "2d"
+	tExpr                      // a CEL expression (no ${{ }} needed)
+	tTemplate                  // a string that may hold ${{ expr }}
+	tValue                     // any YAML value; strings may hold ${{ expr }}
+	tValueMap                  // a mapping of names to tValue
+	tStrings                   // one string or a list of strings
+	tSteps                     // a list of steps
+	tObject                    // a nested object, see Field.Object
+	tObjects                   // a list of nested objects
+	tEnum                      // one of Field.Enum
+	tReason                    // a template string, or an object (Field.Object)
 )
 
 // Field describes one key of a YAML mapping.

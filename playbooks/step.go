@@ -156,11 +156,7 @@ func (p *parser) uses(fs map[string]field) *Uses {
 	}
 	u.Plugin, u.Action = plugin, action
 	if f, ok := fs["with"]; ok {
-		if v := p.value(f.val); v.Kind == KindMap {
-			u.With = v
-		} else {
-			p.errorf(f.val, "with must be a mapping of the action's inputs, got %s", describe(f.val))
-		}
+		u.With = &Value{Pos: p.pos(f.val), Kind: KindMap, Map: p.assigns(f.val, "with", false)}
 	}
 	if f, ok := fs["timeout"]; ok {
 		u.Timeout = p.duration(f)
@@ -179,17 +175,13 @@ func (p *parser) retry(n *yaml.Node) *Retry {
 	fs := p.fields(n, retrySpec, "retry")
 	r := &Retry{}
 	if f, ok := fs["max_attempts"]; ok {
-		if r.MaxAttempts = p.integer(f); r.MaxAttempts < 1 {
-			p.errorf(f.val, "max_attempts must be 1 or more")
-		}
+		r.MaxAttempts = p.integer(f, 1)
 	}
 	if f, ok := fs["initial_interval"]; ok {
 		r.InitialInterval = p.duration(f)
 	}
 	if f, ok := fs["backoff"]; ok {
-		if r.Backoff = p.number(f); r.Backoff < 1 {
-			p.errorf(f.val, "backoff must be at least 1 (1 keeps the interval constant)")
-		}
+		r.Backoff = p.number(f, 1)
 	}
 	if f, ok := fs["max_interval"]; ok {
 		r.MaxInterval = p.duration(f)
@@ -209,9 +201,7 @@ func (p *parser) foreach(fs map[string]field, id string) *Foreach {
 		}
 	}
 	if f, ok := fs["concurrency"]; ok {
-		if fe.Concurrency = p.integer(f); fe.Concurrency < 1 {
-			p.errorf(f.val, "concurrency must be 1 or more")
-		}
+		fe.Concurrency = p.integer(f, 1)
 	}
 	if f, ok := fs["steps"]; ok {
 		fe.Steps = p.steps(f, id)

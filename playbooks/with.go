@@ -39,8 +39,11 @@ func (c *checker) uses(s *Step, u *Uses, f *flow) {
 	}
 	action, ok := plugin.Actions[u.Action]
 	if !ok {
-		c.errs.add(u.UsesPos, "plugin %s has no action %q%s (actions: %s)", u.Plugin, u.Action,
-			didYouMean(u.Action, plugin.ActionNames()), strings.Join(plugin.ActionNames(), ", "))
+		hint := didYouMean(u.Action, plugin.ActionNames())
+		if hint == "" {
+			hint = " (actions: " + strings.Join(plugin.ActionNames(), ", ") + ")"
+		}
+		c.errs.add(u.UsesPos, "plugin %s has no action %q%s", u.Plugin, u.Action, hint)
 		return
 	}
 	sch := c.schemasFor(u.Plugin+"."+u.Action, action)
@@ -132,8 +135,18 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 
 // outputField checks steps.<id>.<field> against the action's declared outputs.
 func (c *checker) outputField(r reference, target *Step) {
+	if r.field == "" {
+		return
+	}
+	if outs, builtin := builtinOutputs[target.Do.Kind()]; builtin {
+		if !slices.Contains(outs, r.field) {
+			c.errs.add(r.pos, "steps.%s.%s: a %s step has no output %q%s (outputs: %s)", r.name, r.field, target.Do.Kind(), r.field,
+				didYouMean(r.field, outs), strings.Join(outs, ", "))
+		}
+		return
+	}
 	u, ok := target.Do.(*Uses)
-	if !ok || r.field == "" || c.cat == nil {
+	if !ok || c.cat == nil {
 		return
 	}
 	if r.field == "error" && u.OnError == "continue" {
@@ -152,6 +165,13 @@ func (c *checker) outputField(r reference, target *Step) {
 		return
 	}
 	c.errs.add(r.pos, "steps.%s.%s: %s.%s has no output %q%s", r.name, r.field, u.Plugin, u.Action, r.field, didYouMean(r.field, outs))
+}
+
+// builtinOutputs are the outputs of steps that are not plugin calls.
+var builtinOutputs = map[string][]string{
+	"then":     {"matched"},
+	"wait_for": {"at", "by", "received", "value"},
+	"escalate": {"acknowledged", "at", "by", "paged", "tier"},
 }
 
 func (c *checker) schemasFor(name string, a ActionSpec) *actionSchemas {
