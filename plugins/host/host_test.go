@@ -1,0 +1,423 @@
+package host_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/host"
+)
+
+// syncBuffer collects the host's log for assertions.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newHost(t testing.TB, cfg host.Config) *host.Host {
+	t.Helper()
+	if cfg.Builtins == nil && cfg.Plugins == nil && cfg.Dir == "" {
+		cfg.Builtins = []string{"test"}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h, err := host.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+func call(t testing.TB, h *host.Host, action, input string) (json.RawMessage, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return h.Invoke(ctx, "test", action, json.RawMessage(input), host.CallOptions{})
+}
+
+func mustCall(t testing.TB, h *host.Host, action, input string) json.RawMessage {
+	t.Helper()
+	out, err := call(t, h, action, input)
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	return out
+}
+
+func echoPID(t testing.TB, h *host.Host) int {
+	t.Helper()
+	var out struct{ PID int }
+	if err := json.Unmarshal(mustCall(t, h, "echo", `{"text":"hi"}`), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.PID
+}
+
+func TestInvokeAndCatalog(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	if got := string(mustCall(t, h, "echo", `{"text":"hello"}`)); !strings.HasPrefix(got, `{"text":"hello","pid":`) {
+		t.Errorf("echo = %s", got)
+	}
+	spec, ok := h.Plugin("test")
+	if !ok || spec.Version != "0.0.1" || len(spec.Actions) != 6 {
+		t.Fatalf("Plugin(test) = %+v, %v", spec, ok)
+	}
+	if !strings.Contains(string(spec.Actions["echo"].Input), `"text"`) || !spec.Actions["page"].SideEffect {
+		t.Errorf("echo spec = %+v", spec.Actions["echo"])
+	}
+	if _, ok := h.Plugin("nope"); ok {
+		t.Error("unknown plugin found")
+	}
+	if names := h.PluginNames(); len(names) != 1 || names[0] != "test" {
+		t.Errorf("PluginNames = %v", names)
+	}
+	if st := h.Status()[0]; st.State != "running" || st.PID == 0 || st.Kind != "builtin" {
+		t.Errorf("Status = %+v", st)
+	}
+	if err := h.Health(context.Background(), "test"); err != nil {
+		t.Error(err)
+	}
+	_, err := call(t, h, "nope", `{}`)
+	if plugins.KindOf(err) != plugins.InvalidInput {
+		t.Errorf("unknown action: %v", err)
+	}
+}
+
+func TestIdempotencyKeyReachesPlugin(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	out, err := h.Invoke(context.Background(), "test", "page", nil, host.CallOptions{IdempotencyKey: "soar/p/k/step-1"})
+	if err != nil || string(out) != `"soar/p/k/step-1"` {
+		t.Fatalf("page = %s, %v", out, err)
+	}
+}
+
+func TestInvalidInputRejectedBeforeHandler(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	_, err := call(t, h, "echo", `{"text":5}`)
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || pe.Kind != plugins.InvalidInput {
+		t.Fatalf("err = %v, want invalid_input", err)
+	}
+	for _, want := range []string{"test.echo", "at /text", "schema /properties/text/type"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if got := string(mustCall(t, h, "calls", `{}`)); got != `{"handled":0}` {
+		t.Errorf("handler ran on invalid input: calls = %s", got)
+	}
+}
+
+func TestCrashedPluginIsRestarted(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	pid := echoPID(t, h)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	next := echoPID(t, h)
+	if next == pid {
+		t.Fatalf("echo served by the killed pid %d", pid)
+	}
+	if st := h.Status()[0]; st.Restarts != 1 || st.PID != next || st.State != "running" {
+		t.Errorf("status after restart = %+v", st)
+	}
+}
+
+func TestSideEffectCallAfterCrash(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	if err := syscall.Kill(echoPID(t, h), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.Status()[0].State == "exited" })
+	// A dead process is restarted before a call is sent, so even a
+	// side-effecting call goes through.
+	if _, err := h.Invoke(context.Background(), "test", "page", nil, host.CallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRestartBudgetMarksPluginDown(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{Restart: host.RestartPolicy{MaxRestarts: 2, Window: time.Minute, Backoff: time.Millisecond}})
+	for range 2 {
+		if err := syscall.Kill(echoPID(t, h), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Kill(echoPID(t, h), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, err := call(t, h, "echo", `{"text":"x"}`)
+	if err == nil || !strings.Contains(err.Error(), "plugin test is down: it stopped 3 times within 1m0s") {
+		t.Fatalf("err = %v, want plugin down", err)
+	}
+	if st := h.Status()[0]; st.State != "down" || st.Error == "" {
+		t.Errorf("status = %+v", st)
+	}
+	if _, err := call(t, h, "echo", `{"text":"x"}`); err == nil {
+		t.Error("a down plugin answered")
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	pid := echoPID(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := h.Invoke(ctx, "test", "sleep", json.RawMessage(`{"ms":10000}`), host.CallOptions{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("call returned after %v", d)
+	}
+	if next := echoPID(t, h); next != pid {
+		t.Errorf("a timeout restarted the plugin (%d → %d)", pid, next)
+	}
+}
+
+func TestDefaultCallTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{CallTimeout: 100 * time.Millisecond})
+	_, err := h.Invoke(context.Background(), "test", "sleep", json.RawMessage(`{"ms":10000}`), host.CallOptions{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+}
+
+func TestOversizedOutputRefused(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{MaxOutputBytes: 4096})
+	if _, err := call(t, h, "big", `{"bytes":1000}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{4095, 100000} { // JSON quotes push 4095 over
+		_, err := call(t, h, "big", fmt.Sprintf(`{"bytes":%d}`, n))
+		if plugins.KindOf(err) != plugins.Permanent || !strings.Contains(err.Error(), "exceeds the 4096-byte limit") {
+			t.Errorf("big %d: err = %v", n, err)
+		}
+	}
+	mustCall(t, h, "echo", `{"text":"still fine"}`)
+}
+
+func TestPluginOutputReachesHostLog(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	h := newHost(t, host.Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	mustCall(t, h, "log", `{"message":"hello-log"}`)
+	for _, want := range []string{"hello-log via stdout", "hello-log via stderr"} {
+		waitFor(t, func() bool { return strings.Contains(buf.String(), want) })
+	}
+	waitFor(t, func() bool { return strings.Contains(buf.String(), `"msg":"hello-log"`) })
+	for line := range strings.Lines(buf.String()) {
+		if strings.Contains(line, `"msg":"hello-log"`) {
+			for _, want := range []string{`"level":"INFO"`, `"plugin":"test"`, `"action":"log"`, `"via":"slog"`} {
+				if !strings.Contains(line, want) {
+					t.Errorf("record %s lacks %s", line, want)
+				}
+			}
+		}
+	}
+}
+
+func testExecutable(t testing.TB) (string, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return exe, hex.EncodeToString(sum[:])
+}
+
+func TestChecksum(t *testing.T) {
+	t.Parallel()
+	exe, sum := testExecutable(t)
+	entry := host.PluginConfig{Path: exe, Args: []string{"plugin", "serve", "test"}, SHA256: sum}
+	h := newHost(t, host.Config{Plugins: map[string]host.PluginConfig{"test": entry}})
+	if st := h.Status()[0]; st.Kind != "config" || st.State != "running" {
+		t.Errorf("status = %+v", st)
+	}
+	entry.SHA256 = strings.Repeat("0", 64)
+	_, err := host.New(context.Background(), host.Config{Plugins: map[string]host.PluginConfig{"test": entry}, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "checksum of "+exe+" does not match the configured sha256; refusing to run it") {
+		t.Fatalf("err = %v, want checksum mismatch", err)
+	}
+	entry.SHA256 = ""
+	if _, err := host.New(context.Background(), host.Config{Plugins: map[string]host.PluginConfig{"test": entry}}); err == nil || !strings.Contains(err.Error(), "no sha256") {
+		t.Fatalf("err = %v, want missing checksum", err)
+	}
+}
+
+func TestPluginDirectory(t *testing.T) {
+	t.Parallel()
+	exe, _ := testExecutable(t)
+	dir := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(dir, "soar-plugin-dirtest")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"README.md", "soar-plugin-dirtest.sha256"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHost(t, host.Config{Dir: dir, Plugins: map[string]host.PluginConfig{"dirtest": {Config: map[string]any{"x": 1}}}})
+	if names := h.PluginNames(); len(names) != 1 || names[0] != "dirtest" {
+		t.Fatalf("PluginNames = %v", names)
+	}
+	if _, err := h.Invoke(context.Background(), "dirtest", "echo", json.RawMessage(`{"text":"x"}`), host.CallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := t.TempDir()
+	path := filepath.Join(bad, "soar-plugin-open")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o777); err != nil { // umask may have dropped bits
+		t.Fatal(err)
+	}
+	if _, err := host.New(context.Background(), host.Config{Dir: bad}); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("err = %v, want refusal of a world-writable plugin", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	for name, cfg := range map[string]host.Config{
+		"unknown plugin": {Plugins: map[string]host.PluginConfig{"ghost": {}}},
+		"bad checksum":   {Plugins: map[string]host.PluginConfig{"x": {Path: "/bin/true", SHA256: "abc"}}},
+		"missing env":    {Builtins: []string{"test"}, Plugins: map[string]host.PluginConfig{"test": {SecretEnv: map[string]string{"k": "SOAR_TEST_UNSET_VARIABLE"}}}},
+		"missing dir":    {Dir: "/nonexistent/soar-plugins"},
+	} {
+		if _, err := host.New(context.Background(), cfg); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
+
+func TestLoadConfigFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plugins.yaml")
+	data := "dir: plugins.d\nplugins:\n  geoip:\n    config: {city_db: /db/city.mmdb}\n  blocklist:\n    path: bin/soar-plugin-blocklist\n    sha256: abc\n    secret_env: {token: BL_TOKEN}\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var cfg host.Config
+	if err := host.LoadConfigFile(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Dir != filepath.Join(dir, "plugins.d") || cfg.Plugins["blocklist"].Path != filepath.Join(dir, "bin/soar-plugin-blocklist") {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if cfg.Plugins["geoip"].Config["city_db"] != "/db/city.mmdb" || cfg.Plugins["blocklist"].SecretEnv["token"] != "BL_TOKEN" {
+		t.Errorf("plugins = %+v", cfg.Plugins)
+	}
+}
+
+func TestCloseStopsProcesses(t *testing.T) {
+	t.Parallel()
+	h, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := echoPID(t, h)
+	h.Close()
+	waitFor(t, func() bool { return !processAlive(pid) })
+	if _, err := call(t, h, "echo", `{"text":"x"}`); !errors.Is(err, host.ErrClosed) {
+		t.Errorf("call after Close: %v", err)
+	}
+}
+
+func TestKilledHostLeavesNoPlugin(t *testing.T) {
+	t.Parallel()
+	exe, _ := testExecutable(t)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "SOAR_HOST_TEST_ROLE=host")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("host printed no plugin pid: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || !processAlive(pid) {
+		t.Fatalf("plugin pid %q not running (%v)", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, func() bool { return !processAlive(pid) })
+}
+
+// processAlive reports whether pid is a live process; a zombie (dead, not
+// yet reaped by whoever adopted it) counts as gone.
+func processAlive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+}
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,203 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/pluginpb"
+)
+
+// ErrClosed is returned by calls made after Host.Close.
+var ErrClosed = errors.New("plugin host is closed")
+
+// proc is one plugin: at most one live process at a time, restarted after
+// a crash within the restart budget.
+type proc struct {
+	src    source
+	cfg    *Config
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	client   *plugin.Client
+	rpc      pluginpb.PluginClient
+	pid      int
+	manifest Manifest
+	restarts []time.Time // recent restarts, for the budget
+	total    int         // restarts since the host started
+	down     error       // set once the budget is spent
+	closed   bool
+}
+
+// start launches the process and reads its manifest. Callers hold p.mu
+// (or own p exclusively).
+func (p *proc) start(ctx context.Context) error {
+	cmd := exec.Command(p.src.path, p.src.args...)
+	dieWithParent(cmd)
+	logger := p.logger
+	cc := &plugin.ClientConfig{
+		HandshakeConfig:  plugins.Handshake,
+		Plugins:          plugins.PluginSet(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     p.cfg.StartTimeout,
+		Logger:           newHCLogAdapter(logger),
+		SyncStdout:       &lineLogger{logger: logger, level: slog.LevelInfo, attrs: []any{"stream", "stdout"}},
+		SyncStderr:       &lineLogger{logger: logger, level: slog.LevelWarn, attrs: []any{"stream", "stderr"}},
+	}
+	if p.src.sha256 != nil {
+		cc.SecureConfig = &plugin.SecureConfig{Checksum: p.src.sha256, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(cc)
+	rpc, err := connect(client)
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return fmt.Errorf("start plugin %s: checksum of %s does not match the configured sha256; refusing to run it", p.src.name, p.src.path)
+		}
+		return fmt.Errorf("start plugin %s (%s): %w", p.src.name, p.src.path, err)
+	}
+	m, err := rpc.Describe(ctx, &pluginpb.DescribeRequest{})
+	if err != nil {
+		client.Kill()
+		return fmt.Errorf("describe plugin %s: %w", p.src.name, err)
+	}
+	if m.GetName() != p.src.name {
+		client.Kill()
+		return fmt.Errorf("plugin %s (%s) calls itself %q in its manifest", p.src.name, p.src.path, m.GetName())
+	}
+	p.client, p.rpc, p.manifest = client, rpc, manifestFromProto(m)
+	if rc := client.ReattachConfig(); rc != nil {
+		p.pid = rc.Pid
+	}
+	p.logger.Debug("plugin started", "pid", p.pid, "path", p.src.path)
+	return nil
+}
+
+func connect(client *plugin.Client) (pluginpb.PluginClient, error) {
+	cp, err := client.Client()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cp.Dispense(plugins.PluginKey)
+	if err != nil {
+		return nil, fmt.Errorf("dispense: %w", err)
+	}
+	rpc, ok := raw.(pluginpb.PluginClient)
+	if !ok {
+		return nil, fmt.Errorf("dispense: unexpected client type %T", raw)
+	}
+	return rpc, nil
+}
+
+// conn returns a live connection, restarting a crashed process first.
+func (p *proc) conn(ctx context.Context) (pluginpb.PluginClient, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return nil, ErrClosed
+	case p.down != nil:
+		return nil, p.down
+	case p.client != nil && !p.client.Exited():
+		return p.rpc, nil
+	}
+	return p.restartLocked(ctx)
+}
+
+func (p *proc) restartLocked(ctx context.Context) (pluginpb.PluginClient, error) {
+	now := time.Now()
+	recent := p.restarts[:0]
+	for _, t := range p.restarts {
+		if now.Sub(t) < p.cfg.Restart.Window {
+			recent = append(recent, t)
+		}
+	}
+	p.restarts = recent
+	if len(recent) >= p.cfg.Restart.MaxRestarts {
+		p.down = &plugins.Error{Kind: plugins.Retryable, Message: fmt.Sprintf(
+			"plugin %s is down: it stopped %d times within %s; fix it and restart soar",
+			p.src.name, len(recent)+1, p.cfg.Restart.Window)}
+		p.logger.Error("plugin marked down", "restarts", len(recent))
+		return nil, p.down
+	}
+	if d := p.cfg.Restart.delay(len(recent)); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("restart plugin %s: %w", p.src.name, ctx.Err())
+		}
+	}
+	if p.client != nil {
+		p.client.Kill() // reaps and cleans up the dead process's state
+	}
+	p.restarts = append(p.restarts, now)
+	p.total++
+	p.logger.Warn("plugin process exited; restarting", "old_pid", p.pid, "restart", len(p.restarts))
+	if err := p.start(ctx); err != nil {
+		p.client, p.rpc = nil, nil
+		return nil, &plugins.Error{Kind: plugins.Retryable, Message: err.Error()}
+	}
+	return p.rpc, nil
+}
+
+// exited reports whether the current process has died, giving go-plugin a
+// moment to notice: a call can fail on a broken connection a little before
+// the process is reaped.
+func (p *proc) exited(client *plugin.Client) bool {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		if client.Exited() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (p *proc) currentClient() *plugin.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
+}
+
+func (p *proc) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if p.client != nil {
+		p.client.Kill() // graceful shutdown over gRPC, then SIGKILL after 2 s
+		p.client, p.rpc = nil, nil
+	}
+}
+
+// status is a snapshot for Host.Status.
+func (p *proc) status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Status{Name: p.src.name, Kind: p.src.kind, Path: p.src.path, Version: p.manifest.Version, Restarts: p.total}
+	switch {
+	case p.down != nil:
+		s.State, s.Error = "down", p.down.Error()
+	case p.closed:
+		s.State = "closed"
+	case p.client == nil || p.client.Exited():
+		s.State = "exited"
+	default:
+		s.State, s.PID = "running", p.pid
+	}
+	return s
+}
