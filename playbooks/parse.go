@@ -43,10 +43,16 @@ func Parse(file string, src []byte) (*Playbook, ErrorList) {
 }
 
 type parser struct {
-	file  string
-	lines []string
-	errs  ErrorList
+	file    string
+	lines   []string
+	errs    ErrorList
+	values  int  // values read so far, aliases expanded
+	tooMany bool // the value budget was exhausted and reported
 }
+
+// maxValues bounds the values one playbook may hold once YAML aliases are
+// expanded, so a "billion laughs" file fails fast instead of eating memory.
+const maxValues = 50_000
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
 
@@ -298,6 +304,9 @@ func (p *parser) template(f field) *Template {
 func (p *parser) value(n *yaml.Node) *Value {
 	n = resolve(n)
 	v := &Value{Pos: p.pos(n)}
+	if !p.spend(n) {
+		return v
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		v.Kind = KindList
@@ -311,6 +320,19 @@ func (p *parser) value(n *yaml.Node) *Value {
 		p.scalarValue(n, v)
 	}
 	return v
+}
+
+// spend counts one value against maxValues and reports false once the
+// budget is gone.
+func (p *parser) spend(n *yaml.Node) bool {
+	if p.values++; p.values <= maxValues {
+		return true
+	}
+	if !p.tooMany {
+		p.tooMany = true
+		p.errorf(n, "playbook holds more than %d values once YAML aliases are expanded", maxValues)
+	}
+	return false
 }
 
 func (p *parser) scalarValue(n *yaml.Node, v *Value) {

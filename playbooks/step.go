@@ -31,6 +31,9 @@ func (p *parser) steps(f field, parent string) []*Step {
 }
 
 func (p *parser) step(n *yaml.Node, path string) *Step {
+	if !p.spend(n) {
+		return nil
+	}
 	fs := p.fields(n, stepSpec, "step")
 	if fs == nil {
 		return nil

@@ -135,7 +135,7 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 
 // outputField checks steps.<id>.<field> against the action's declared outputs.
 func (c *checker) outputField(r reference, target *Step) {
-	if r.field == "" {
+	if r.field == "" || target.Do == nil {
 		return
 	}
 	if outs, builtin := builtinOutputs[target.Do.Kind()]; builtin {
