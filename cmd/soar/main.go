@@ -18,7 +18,7 @@ func main() {
 			os.Exit(ee.code)
 		}
 		fmt.Fprintln(os.Stderr, "soar:", err)
-		os.Exit(1)
+		os.Exit(2) // 1 means "the input has problems", as `soar validate` reports
 	}
 }
 
@@ -31,6 +31,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newValidateCmd(),
+		newPluginCmd(),
 		newSchemaCmd(),
 	)
 	return root
