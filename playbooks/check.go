@@ -22,6 +22,7 @@ type checker struct {
 	varNames []string         // every variable name a playbook declares or sets
 	checked  map[*Expr]*checked
 	schemas  map[string]*actionSchemas
+	inputs   map[string]*Step // wait_for names
 }
 
 // flow is what holds on every path reaching a point of the playbook.
@@ -68,7 +69,7 @@ func join(a, b *flow) *flow {
 
 func newChecker(env *Env, cat Catalog) *checker {
 	return &checker{env: env, cat: cat, byID: map[string]*Step{}, loopOf: map[string]*Step{},
-		checked: map[*Expr]*checked{}, schemas: map[string]*actionSchemas{}}
+		checked: map[*Expr]*checked{}, schemas: map[string]*actionSchemas{}, inputs: map[string]*Step{}}
 }
 
 func (c *checker) playbook(pb *Playbook) {
@@ -102,6 +103,13 @@ func (c *checker) playbook(pb *Playbook) {
 // reports duplicate ids.
 func (c *checker) indexSteps(steps []*Step, loop *Step) {
 	for _, s := range steps {
+		if w, ok := s.Do.(*WaitFor); ok && w.Name != "" {
+			if prev, dup := c.inputs[w.Name]; dup {
+				c.errs.add(s.Pos, "wait_for name %q is already used by step %s (line %d); each input needs its own name", w.Name, prev.ID, prev.Pos.Line)
+			} else {
+				c.inputs[w.Name] = s
+			}
+		}
 		if prev, dup := c.byID[s.ID]; dup {
 			c.errs.add(s.Pos, "duplicate step id %q (first used on line %d)", s.ID, prev.Pos.Line)
 		} else {

@@ -148,3 +148,26 @@ func TestHashPinsSource(t *testing.T) {
 		t.Fatalf("hashes %s and %s", a, b)
 	}
 }
+
+func TestCacheCompilesOncePerVersion(t *testing.T) {
+	t.Parallel()
+	cache := playbooks.NewCache(newEnv(t), nil, 2)
+	v1 := []byte("name: t\non: { type: x }\nsteps:\n  - silence: one\n")
+	v2 := []byte("name: t\non: { type: x }\nsteps:\n  - silence: two\n")
+	a, _ := cache.Get("t.yaml", v1)
+	b, _ := cache.Get("t.yaml", v1)
+	c, _ := cache.Get("t.yaml", v2)
+	if a == nil || a != b {
+		t.Fatal("the same source compiled twice")
+	}
+	if c == a || c.Hash == a.Hash {
+		t.Fatal("a new version reused the old compiled playbook")
+	}
+	if _, errs := cache.Get("bad.yaml", []byte("name: [")); len(errs) == 0 {
+		t.Fatal("invalid source compiled")
+	}
+	// v1 was evicted (size 2): asking again recompiles rather than failing.
+	if d, errs := cache.Get("t.yaml", v1); d == nil || d == a || len(errs) > 0 {
+		t.Fatalf("evicted version: %v %v", d == a, errs)
+	}
+}
