@@ -154,3 +154,38 @@ func TestPluginCLI(t *testing.T) {
 		t.Errorf("serve nope: %v\n%s", err, stderr)
 	}
 }
+
+// BenchmarkGeoIPLookup is a geoip lookup through the soar binary's plugin
+// process, the path a playbook step takes.
+func BenchmarkGeoIPLookup(b *testing.B) {
+	h, err := host.New(context.Background(), host.Config{
+		Builtins: []string{"geoip"}, Executable: soarBin,
+		Plugins: map[string]host.PluginConfig{"geoip": {Config: map[string]any{
+			"city_db": "../geoip/testdata/GeoIP2-City-Test.mmdb", "asn_db": "../geoip/testdata/GeoLite2-ASN-Test.mmdb",
+		}}},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	ctx := context.Background()
+	input := json.RawMessage(`{"ip":"81.2.69.142"}`)
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, "geoip", "lookup", input, host.CallOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkColdStartSoar starts `soar plugin serve geoip` through the host,
+// reads its manifest and stops it.
+func BenchmarkColdStartSoar(b *testing.B) {
+	for b.Loop() {
+		h, err := host.New(context.Background(), host.Config{Builtins: []string{"geoip"}, Executable: soarBin, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.Close()
+	}
+}

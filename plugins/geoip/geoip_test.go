@@ -336,3 +336,20 @@ func TestManifestSchemas(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLookupInProcess is the geoip lookup without the process boundary
+// (compare BenchmarkGeoIPLookup in plugins/builtin).
+func BenchmarkLookupInProcess(b *testing.B) {
+	s, err := sdk.NewServer(Plugin(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, _ := json.Marshal(testConfig())
+	req := &pluginpb.InvokeRequest{Action: "lookup", Input: []byte(`{"ip":"81.2.69.142"}`), Config: cfg}
+	for b.Loop() {
+		resp, err := s.Invoke(context.Background(), req)
+		if err != nil || resp.GetError() != nil {
+			b.Fatal(err, resp.GetError())
+		}
+	}
+}

@@ -35,7 +35,9 @@ func testPlugin(t *testing.T, handlerRan *bool) *Server {
 		return greetOutput{Text: strings.Repeat(cfg.Greeting+" "+in.Name+"!", max(in.Times, 1))}, nil
 	}
 	boom := func(context.Context, Call, struct{}) (struct{}, error) { panic("boom") }
-	fail := func(context.Context, Call, struct{}) (struct{}, error) { return struct{}{}, errors.New("vendor said 503") }
+	fail := func(context.Context, Call, struct{}) (struct{}, error) {
+		return struct{}{}, errors.New("vendor said 503")
+	}
 	s, err := NewServer(&Plugin{
 		Name: "test", Version: "1.2.3", Config: testConfig{},
 		Secrets: []Secret{{Name: "token", Optional: true}},
