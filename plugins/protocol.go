@@ -22,6 +22,10 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "d6b5c0f0-soar-integration-plugin",
 }
 
+// HostPIDEnv is the environment variable in which the host passes its pid
+// to the plugins it starts, so a plugin can tell when the host has died.
+const HostPIDEnv = "SOAR_PLUGIN_HOST_PID"
+
 // PluginKey is the single go-plugin name every soar plugin process serves;
 // the soar-level plugin name comes from the manifest.
 const PluginKey = "soar"

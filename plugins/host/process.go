@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -41,6 +42,7 @@ type proc struct {
 // (or own p exclusively).
 func (p *proc) start(ctx context.Context) error {
 	cmd := exec.Command(p.src.path, p.src.args...)
+	cmd.Env = []string{fmt.Sprintf("%s=%d", plugins.HostPIDEnv, os.Getpid())}
 	dieWithParent(cmd)
 	logger := p.logger
 	cc := &plugin.ClientConfig{

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,8 +43,14 @@ func Serve(p *Plugin) {
 // the host dies (even by SIGKILL). The host also asks Linux to kill plugins
 // with it (Pdeathsig), but that follows the thread that started the process,
 // and third-party hosts or other systems may not do it at all.
+//
+// The host names itself in plugins.HostPIDEnv: reading our parent at start-up would
+// race with a host that dies while the plugin is still starting.
 func exitWithParent(logger *slog.Logger, every time.Duration) {
 	parent := os.Getppid()
+	if pid, err := strconv.Atoi(os.Getenv(plugins.HostPIDEnv)); err == nil && pid > 0 {
+		parent = pid
+	}
 	for range time.Tick(every) {
 		if os.Getppid() != parent {
 			logger.Warn("host process is gone; exiting", "host_pid", parent)
