@@ -70,7 +70,7 @@ func newPluginListCmd(f *pluginFlags) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List plugins with their version, origin and process state",
+		Short: "List plugins with their version, origin, process state and health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h, err := f.startHost(cmd.Context(), cmd.ErrOrStderr())
@@ -78,14 +78,26 @@ func newPluginListCmd(f *pluginFlags) *cobra.Command {
 				return err
 			}
 			defer h.Close()
+			type row struct {
+				host.Status
+				Health string `json:"health"`
+			}
+			var rows []row
+			for _, s := range h.Status() {
+				health := "ok"
+				if err := h.Health(cmd.Context(), s.Name); err != nil {
+					health = err.Error()
+				}
+				rows = append(rows, row{Status: s, Health: health})
+			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), h.Status())
+				return writeJSON(cmd.OutOrStdout(), rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tSTATE\tPID\tACTIONS")
-			for _, s := range h.Status() {
-				m, _ := h.Manifest(s.Name)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Version, s.Kind, s.State, s.PID, strings.Join(m.ActionNames(), ","))
+			fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tSTATE\tPID\tACTIONS\tHEALTH")
+			for _, r := range rows {
+				m, _ := h.Manifest(r.Name)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.Version, r.Kind, r.State, r.PID, strings.Join(m.ActionNames(), ","), r.Health)
 			}
 			return tw.Flush()
 		},

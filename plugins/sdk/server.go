@@ -186,7 +186,11 @@ func (s *Server) Health(ctx context.Context, req *pluginpb.HealthRequest) (*plug
 		err = s.plugin.Health(ctx, call)
 	}
 	if err != nil {
-		return &pluginpb.HealthResponse{Ok: false, Message: err.Error()}, nil
+		msg := err.Error()
+		if pe := (*plugins.Error)(nil); errors.As(err, &pe) {
+			msg = pe.Message
+		}
+		return &pluginpb.HealthResponse{Ok: false, Message: msg}, nil
 	}
 	return &pluginpb.HealthResponse{Ok: true}, nil
 }
