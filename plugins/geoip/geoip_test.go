@@ -1,6 +1,7 @@
 package geoip
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/pluginpb"
@@ -190,7 +192,7 @@ func TestTravel(t *testing.T) {
 	s := server(t)
 	london, linkoping := `"ip":"81.2.69.142"`, `"ip":"89.160.20.128"`
 	trip := func(from, to, t1, t2, extra string) string {
-		return fmt.Sprintf(`{"from":{%s,"time":%q},"to":{%s,"time":%q}%s}`, from, t1, to, t2, extra)
+		return fmt.Sprintf(`{"from":{%s,"at":%q},"to":{%s,"at":%q}%s}`, from, t1, to, t2, extra)
 	}
 	tests := []struct {
 		name       string
@@ -226,12 +228,12 @@ func TestTravelInputErrors(t *testing.T) {
 	s := server(t)
 	var out Travel
 	for input, msg := range map[string]string{
-		`{"from":{"ip":"1.1.1.1","latitude":1,"longitude":2,"time":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`: "not both",
-		`{"from":{"latitude":1,"time":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`:                              "go together",
-		`{"from":{"time":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`:                                           "needs ip or latitude/longitude",
-		`{"from":{"latitude":91,"longitude":0,"time":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`:               "at /from/latitude",
-		`{"from":{"ip":"1.1.1.1","time":"yesterday"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`:                                       "at /from/time",
-		`{"from":{"ip":"1.1.1.1"},"to":{"ip":"1.1.1.1","time":"2026-01-01T10:00:00Z"}}`:                                                          "schema /properties/from/required",
+		`{"from":{"ip":"1.1.1.1","latitude":1,"longitude":2,"at":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`: "not both",
+		`{"from":{"latitude":1,"at":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`:                              "go together",
+		`{"from":{"at":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`:                                           "needs ip or latitude/longitude",
+		`{"from":{"latitude":91,"longitude":0,"at":"2026-01-01T10:00:00Z"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`:               "at /from/latitude",
+		`{"from":{"ip":"1.1.1.1","at":"yesterday"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`:                                       "at /from/at",
+		`{"from":{"ip":"1.1.1.1"},"to":{"ip":"1.1.1.1","at":"2026-01-01T10:00:00Z"}}`:                                                        "schema /properties/from/required",
 	} {
 		perr := invoke(t, s, testConfig(), "travel", input, &out)
 		if perr == nil || perr.Kind != plugins.InvalidInput || !strings.Contains(perr.Message, msg) {
@@ -326,7 +328,7 @@ func TestManifestSchemas(t *testing.T) {
 	}
 	for key, want := range map[string][]string{
 		"lookup.out": {`"country"`, `"found"`, `"is_anonymous"`, `"accuracy_radius_km"`, `"asn"`},
-		"travel.in":  {`"time"`, `"ip"`, `"latitude"`, `"threshold_kmh"`},
+		"travel.in":  {`"at"`, `"ip"`, `"latitude"`, `"threshold_kmh"`},
 		"travel.out": {`"impossible"`, `"kmh"`, `"km"`, `"hours"`},
 	} {
 		for _, w := range want {
@@ -350,6 +352,47 @@ func BenchmarkLookupInProcess(b *testing.B) {
 		resp, err := s.Invoke(context.Background(), req)
 		if err != nil || resp.GetError() != nil {
 			b.Fatal(err, resp.GetError())
+		}
+	}
+}
+
+// TestOutputsMatchSchemas keeps the published output schemas honest: the
+// playbook validator type-checks `steps.ID.FIELD` against them.
+func TestOutputsMatchSchemas(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	m, _ := s.Describe(context.Background(), nil)
+	cfg, _ := json.Marshal(testConfig())
+	calls := map[string][]string{
+		"lookup":   {`{"ip":"89.160.20.128"}`, `{"ip":"10.0.0.1"}`},
+		"distance": {`{"from":{"ip":"81.2.69.142"},"to":{"latitude":1,"longitude":2}}`},
+		"travel":   {`{"from":{"ip":"81.2.69.142","at":"2026-01-01T10:00:00Z"},"to":{"ip":"10.0.0.1","at":"2026-01-01T11:00:00Z"}}`},
+	}
+	for _, a := range m.GetActions() {
+		c := jsonschema.NewCompiler()
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(a.GetOutputSchema()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AddResource("mem:///out.json", doc); err != nil {
+			t.Fatal(err)
+		}
+		schema, err := c.Compile("mem:///out.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, input := range calls[a.GetName()] {
+			resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: a.GetName(), Input: []byte(input), Config: cfg})
+			if err != nil || resp.GetError() != nil {
+				t.Fatalf("%s %s: %v %v", a.GetName(), input, err, resp.GetError())
+			}
+			out, _ := jsonschema.UnmarshalJSON(bytes.NewReader(resp.GetOutput()))
+			if err := schema.Validate(out); err != nil {
+				t.Errorf("%s output %s does not match its schema: %v", a.GetName(), resp.GetOutput(), err)
+			}
+		}
+		if len(calls[a.GetName()]) == 0 {
+			t.Errorf("action %s has no output check", a.GetName())
 		}
 	}
 }

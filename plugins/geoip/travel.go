@@ -47,7 +47,7 @@ type Distance struct {
 // TravelPoint is a point with the time someone was there.
 type TravelPoint struct {
 	Point
-	Time time.Time `json:"time" jsonschema:"description=When the subject was at this point (RFC 3339)"`
+	At time.Time `json:"at" jsonschema:"description=When the subject was at this point (RFC 3339)"`
 }
 
 // TravelInput is the input of travel.
@@ -141,7 +141,7 @@ func (g *geo) travel(_ context.Context, call sdk.Call, in TravelInput) (Travel, 
 		return Travel{}, err
 	}
 	t.Distance = d
-	elapsed := in.To.Time.Sub(in.From.Time).Abs()
+	elapsed := in.To.At.Sub(in.From.At).Abs()
 	t.Hours = round(elapsed.Hours(), 3)
 	if !d.Known {
 		return t, nil
