@@ -40,7 +40,7 @@ func NewServer(p *Plugin, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{plugin: p, actions: map[string]*serverAction{}, logger: logger.With("plugin", p.Name)}
+	s := &Server{plugin: p, actions: map[string]*serverAction{}, logger: logger}
 	m := &pluginpb.Manifest{Name: p.Name, Version: p.Version, Description: p.Description}
 	if p.Config != nil {
 		schema, err := reflectSchema(p.Config)
