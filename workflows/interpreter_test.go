@@ -90,8 +90,10 @@ func socPlugins(hrStatus map[string]string) *fakePlugins {
 				map[string]any{"level": 2, "responders": []any{map[string]any{"id": "bob"}, map[string]any{"id": "cat"}}},
 			}}, nil
 		},
-		"page.send":           func(in map[string]any) (any, error) { return map[string]any{"delivery_id": "d-" + fmt.Sprint(in["responder"])}, nil },
-		"audit.record":        func(in map[string]any) (any, error) { return map[string]any{"id": "a1"}, nil },
+		"page.send": func(in map[string]any) (any, error) {
+			return map[string]any{"delivery_id": "d-" + fmt.Sprint(in["responder"])}, nil
+		},
+		"audit.record":          func(in map[string]any) (any, error) { return map[string]any{"id": "a1"}, nil },
 		"identity.suspend_user": func(in map[string]any) (any, error) { return map[string]any{"suspended": true}, nil },
 	}}
 }

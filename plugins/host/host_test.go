@@ -421,3 +421,36 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestConcurrentCallsSurviveCrash(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	pid := echoPID(t, h)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	killed := make(chan struct{})
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				if g == 0 && i == 5 {
+					if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+						errs <- err
+					}
+					close(killed)
+				}
+				if _, err := call(t, h, "echo", `{"text":"x"}`); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	<-killed
+	if st := h.Status()[0]; st.Restarts != 1 || st.PID == pid {
+		t.Errorf("status = %+v, want one restart", st)
+	}
+}
