@@ -230,7 +230,7 @@ deadline and output limit. Prints the output JSON.`,
 				return err
 			}
 			defer h.Close()
-			out, err := h.Invoke(ctx, args[0], args[1], input, host.CallOptions{IdempotencyKey: key})
+			out, err := h.Invoke(ctx, args[0], args[1], input, key)
 			if err != nil {
 				var pe *plugins.Error
 				if errors.As(err, &pe) && len(pe.Details) > 0 {

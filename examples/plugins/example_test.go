@@ -84,7 +84,7 @@ func TestBlocklistExample(t *testing.T) {
 	defer h.Close()
 
 	check := func(input string) (string, error) {
-		out, err := h.Invoke(context.Background(), "blocklist", "check", json.RawMessage(input), host.CallOptions{})
+		out, err := h.Invoke(context.Background(), "blocklist", "check", json.RawMessage(input), "")
 		return string(out), err
 	}
 	for input, want := range map[string]string{

@@ -71,7 +71,7 @@ func TestBuiltinsServedBySoarBinary(t *testing.T) {
 	if !ok || len(spec.Actions) != 3 || spec.Actions["lookup"].Input == nil {
 		t.Fatalf("geoip spec = %+v", spec)
 	}
-	out, err := h.Invoke(context.Background(), "geoip", "lookup", json.RawMessage(`{"ip":"81.2.69.142"}`), host.CallOptions{})
+	out, err := h.Invoke(context.Background(), "geoip", "lookup", json.RawMessage(`{"ip":"81.2.69.142"}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func BenchmarkGeoIPLookup(b *testing.B) {
 	ctx := context.Background()
 	input := json.RawMessage(`{"ip":"81.2.69.142"}`)
 	for b.Loop() {
-		if _, err := h.Invoke(ctx, "geoip", "lookup", input, host.CallOptions{}); err != nil {
+		if _, err := h.Invoke(ctx, "geoip", "lookup", input, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -40,7 +40,7 @@ func BenchmarkInvoke(b *testing.B) {
 	h := newHost(b, host.Config{})
 	ctx := context.Background()
 	reportLatency(b, func() error {
-		_, err := h.Invoke(ctx, "test", "echo", echoInput, host.CallOptions{IdempotencyKey: "k"})
+		_, err := h.Invoke(ctx, "test", "echo", echoInput, "k")
 		return err
 	})
 }
@@ -52,7 +52,7 @@ func BenchmarkInvokeParallel(b *testing.B) {
 	ctx := context.Background()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := h.Invoke(ctx, "test", "echo", echoInput, host.CallOptions{}); err != nil {
+			if _, err := h.Invoke(ctx, "test", "echo", echoInput, ""); err != nil {
 				b.Error(err)
 				return
 			}
@@ -103,7 +103,7 @@ func BenchmarkColdStart(b *testing.B) {
 			return err
 		}
 		defer h.Close()
-		_, err = h.Invoke(ctx, "test", "echo", echoInput, host.CallOptions{})
+		_, err = h.Invoke(ctx, "test", "echo", echoInput, "")
 		return err
 	})
 }

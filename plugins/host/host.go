@@ -7,7 +7,7 @@
 //
 //	h, err := host.New(ctx, host.Config{Builtins: builtin.Names()})
 //	defer h.Close()
-//	out, err := h.Invoke(ctx, "geoip", "lookup", json.RawMessage(`{"ip":"81.2.69.142"}`), host.CallOptions{})
+//	out, err := h.Invoke(ctx, "geoip", "lookup", json.RawMessage(`{"ip":"81.2.69.142"}`), "")
 package host
 
 import (
@@ -123,18 +123,13 @@ func (h *Host) Status() []Status {
 	return out
 }
 
-// CallOptions are the per-call settings beside the input.
-type CallOptions struct {
-	// IdempotencyKey is handed to the plugin unchanged; playbook steps set
-	// it to workflow ID + step path so a retried step never acts twice.
-	IdempotencyKey string
-}
-
-// Invoke calls plugin.action with input and returns its output JSON. The
+// Invoke calls plugin.action with input and returns its output JSON.
+// idempotencyKey is handed to the plugin unchanged; playbook steps set it to
+// workflow ID + step path so that a retried step never acts twice. The
 // deadline is ctx's, or Config.CallTimeout when ctx has none. Failures
 // reported by the plugin are *plugins.Error (see plugins.KindOf); a call cut
 // short by ctx wraps ctx.Err().
-func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.RawMessage, opts CallOptions) (json.RawMessage, error) {
+func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.RawMessage, idempotencyKey string) (json.RawMessage, error) {
 	p, ok := h.procs[plugin]
 	if !ok {
 		return nil, plugins.Errorf(plugins.InvalidInput, "unknown plugin %q", plugin)
@@ -151,7 +146,7 @@ func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.Raw
 	}
 	deadline, _ := ctx.Deadline()
 	req := &pluginpb.InvokeRequest{
-		Action: action, Input: input, IdempotencyKey: opts.IdempotencyKey,
+		Action: action, Input: input, IdempotencyKey: idempotencyKey,
 		Deadline: timestamppb.New(deadline), Config: p.src.config, Secrets: p.src.secret,
 	}
 	out, err := h.invoke(ctx, p, req)

@@ -63,7 +63,7 @@ func call(t testing.TB, h *host.Host, action, input string) (json.RawMessage, er
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return h.Invoke(ctx, "test", action, json.RawMessage(input), host.CallOptions{})
+	return h.Invoke(ctx, "test", action, json.RawMessage(input), "")
 }
 
 func mustCall(t testing.TB, h *host.Host, action, input string) json.RawMessage {
@@ -118,7 +118,7 @@ func TestInvokeAndCatalog(t *testing.T) {
 func TestIdempotencyKeyReachesPlugin(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, host.Config{})
-	out, err := h.Invoke(context.Background(), "test", "page", nil, host.CallOptions{IdempotencyKey: "soar/p/k/step-1"})
+	out, err := h.Invoke(context.Background(), "test", "page", nil, "soar/p/k/step-1")
 	if err != nil || string(out) != `"soar/p/k/step-1"` {
 		t.Fatalf("page = %s, %v", out, err)
 	}
@@ -167,7 +167,7 @@ func TestSideEffectCallAfterCrash(t *testing.T) {
 	waitFor(t, func() bool { return h.Status()[0].State == "exited" })
 	// A dead process is restarted before a call is sent, so even a
 	// side-effecting call goes through.
-	if _, err := h.Invoke(context.Background(), "test", "page", nil, host.CallOptions{}); err != nil {
+	if _, err := h.Invoke(context.Background(), "test", "page", nil, ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -202,7 +202,7 @@ func TestCallTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := h.Invoke(ctx, "test", "sleep", json.RawMessage(`{"ms":10000}`), host.CallOptions{})
+	_, err := h.Invoke(ctx, "test", "sleep", json.RawMessage(`{"ms":10000}`), "")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -217,7 +217,7 @@ func TestCallTimeout(t *testing.T) {
 func TestDefaultCallTimeout(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, host.Config{CallTimeout: 100 * time.Millisecond})
-	_, err := h.Invoke(context.Background(), "test", "sleep", json.RawMessage(`{"ms":10000}`), host.CallOptions{})
+	_, err := h.Invoke(context.Background(), "test", "sleep", json.RawMessage(`{"ms":10000}`), "")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -307,7 +307,7 @@ func TestPluginDirectory(t *testing.T) {
 	if names := h.PluginNames(); len(names) != 1 || names[0] != "dirtest" {
 		t.Fatalf("PluginNames = %v", names)
 	}
-	if _, err := h.Invoke(context.Background(), "dirtest", "echo", json.RawMessage(`{"text":"x"}`), host.CallOptions{}); err != nil {
+	if _, err := h.Invoke(context.Background(), "dirtest", "echo", json.RawMessage(`{"text":"x"}`), ""); err != nil {
 		t.Fatal(err)
 	}
 
