@@ -91,7 +91,7 @@ func TestInvokeAndCatalog(t *testing.T) {
 		t.Errorf("echo = %s", got)
 	}
 	spec, ok := h.Plugin("test")
-	if !ok || spec.Version != "0.0.1" || len(spec.Actions) != 6 {
+	if !ok || spec.Version != "0.0.1" || len(spec.Actions) != 7 {
 		t.Fatalf("Plugin(test) = %+v, %v", spec, ok)
 	}
 	if !strings.Contains(string(spec.Actions["echo"].Input), `"text"`) || !spec.Actions["page"].SideEffect {
@@ -452,5 +452,19 @@ func TestConcurrentCallsSurviveCrash(t *testing.T) {
 	<-killed
 	if st := h.Status()[0]; st.Restarts != 1 || st.PID == pid {
 		t.Errorf("status = %+v, want one restart", st)
+	}
+}
+
+func TestConfigAndSecretsReachPlugin(t *testing.T) {
+	t.Setenv("SOAR_HOST_TEST_TOKEN", "from-env")
+	h := newHost(t, host.Config{Builtins: []string{"test"}, Plugins: map[string]host.PluginConfig{"test": {
+		Config:    map[string]any{"region": "eu"},
+		SecretEnv: map[string]string{"token": "SOAR_HOST_TEST_TOKEN"},
+		Secrets:   map[string]string{"direct": "given"},
+	}}})
+	got := string(mustCall(t, h, "settings", `{}`))
+	want := `{"config":"{\"region\":\"eu\"}","secrets":{"direct":"given","token":"from-env"}}`
+	if got != want {
+		t.Errorf("settings = %s, want %s", got, want)
 	}
 }

@@ -75,6 +75,11 @@ type logIn struct {
 	Message string `json:"message"`
 }
 
+type settings struct {
+	Config  string            `json:"config"`
+	Secrets map[string]string `json:"secrets"`
+}
+
 type calls struct {
 	Handled int64 `json:"handled"`
 }
@@ -109,6 +114,9 @@ func testPlugin(name string) *sdk.Plugin {
 				fmt.Println(in.Message + " via stdout")
 				fmt.Fprintln(os.Stderr, in.Message+" via stderr")
 				return struct{}{}, nil
+			}),
+			sdk.NewAction("settings", "Return the config and secrets the call carried", func(_ context.Context, c sdk.Call, _ struct{}) (settings, error) {
+				return settings{Config: string(c.Config), Secrets: c.Secrets}, nil
 			}),
 			sdk.NewAction("page", "Pretend to page someone", func(_ context.Context, c sdk.Call, _ struct{}) (string, error) {
 				return c.IdempotencyKey, nil
