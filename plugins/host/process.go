@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +45,7 @@ type proc struct {
 // (or own p exclusively).
 func (p *proc) start(ctx context.Context) error {
 	cmd := exec.Command(p.src.path, p.src.args...)
-	cmd.Env = []string{fmt.Sprintf("%s=%d", plugins.HostPIDEnv, os.Getpid())}
+	cmd.Env = pluginEnv()
 	dieWithParent(cmd)
 	logger := p.logger
 	cc := &plugin.ClientConfig{
@@ -51,6 +54,7 @@ func (p *proc) start(ctx context.Context) error {
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		SkipHostEnv:      true, // pluginEnv already has it, minus an inherited host pid
 		StartTimeout:     p.cfg.StartTimeout,
 		Logger:           newHCLogAdapter(logger),
 		SyncStdout:       &lineLogger{logger: logger, level: slog.LevelInfo, attrs: []any{"stream", "stdout"}},
@@ -83,6 +87,14 @@ func (p *proc) start(ctx context.Context) error {
 	}
 	p.logger.Debug("plugin started", "pid", p.pid, "path", p.src.path)
 	return nil
+}
+
+// pluginEnv is the host's environment with the host's pid set, replacing
+// any pid inherited from a host that started this process.
+func pluginEnv() []string {
+	prefix := plugins.HostPIDEnv + "="
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, prefix) })
+	return append(env, prefix+strconv.Itoa(os.Getpid()))
 }
 
 func connect(client *plugin.Client) (pluginpb.PluginClient, error) {
