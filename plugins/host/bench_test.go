@@ -98,7 +98,7 @@ func BenchmarkInProcessHandler(b *testing.B) {
 func BenchmarkColdStart(b *testing.B) {
 	ctx := context.Background()
 	reportLatency(b, func() error {
-		h, err := host.New(ctx, host.Config{Builtins: []string{"test"}, Logger: slog.New(slog.DiscardHandler)})
+		h, err := host.New(ctx, host.Config{Builtins: []string{"test"}, Executable: self(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,8 @@ type Config struct {
 	// Builtins are plugin names served by Executable itself, launched as
 	// `Executable plugin serve NAME` in their own process.
 	Builtins []string
-	// Executable serves the built-ins; empty means os.Executable().
+	// Executable serves the built-ins; empty means os.Executable(), which
+	// must then be the soar binary (a test binary is refused).
 	Executable string
 	// BuiltinArgs returns the arguments that make Executable serve a
 	// built-in; nil means {"plugin", "serve", name}.
@@ -190,6 +191,11 @@ func (c Config) discover() ([]source, error) {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return nil, fmt.Errorf("find own executable for built-in plugins: %w", err)
+		}
+		// A test binary would run its tests again instead of serving a
+		// plugin, and those tests may start hosts of their own.
+		if strings.HasSuffix(filepath.Base(exe), ".test") {
+			return nil, fmt.Errorf("built-in plugins are served by the soar binary, but this is a test binary (%s): build soar and set Config.Executable", exe)
 		}
 	}
 	for _, name := range c.Builtins {

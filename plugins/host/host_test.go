@@ -48,6 +48,9 @@ func newHost(t testing.TB, cfg host.Config) *host.Host {
 	if cfg.Builtins == nil && cfg.Plugins == nil && cfg.Dir == "" {
 		cfg.Builtins = []string{"test"}
 	}
+	if cfg.Executable == "" {
+		cfg.Executable = self()
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -326,14 +329,17 @@ func TestPluginDirectory(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
-	for name, cfg := range map[string]host.Config{
-		"unknown plugin": {Plugins: map[string]host.PluginConfig{"ghost": {}}},
-		"bad checksum":   {Plugins: map[string]host.PluginConfig{"x": {Path: "/bin/true", SHA256: "abc"}}},
-		"missing env":    {Builtins: []string{"test"}, Plugins: map[string]host.PluginConfig{"test": {SecretEnv: map[string]string{"k": "SOAR_TEST_UNSET_VARIABLE"}}}},
-		"missing dir":    {Dir: "/nonexistent/soar-plugins"},
+	for want, cfg := range map[string]host.Config{
+		"plugin ghost is configured but is neither built in nor in the plugin directory": {Plugins: map[string]host.PluginConfig{"ghost": {}}},
+		`plugin x: sha256 "abc" is not 64 hex digits`:                                    {Plugins: map[string]host.PluginConfig{"x": {Path: "/bin/true", SHA256: "abc"}}},
+		"plugin test: secret k: environment variable SOAR_TEST_UNSET_VARIABLE is not set": {
+			Builtins: []string{"test"}, Executable: "/nonexistent/soar",
+			Plugins: map[string]host.PluginConfig{"test": {SecretEnv: map[string]string{"k": "SOAR_TEST_UNSET_VARIABLE"}}},
+		},
+		"read plugin directory": {Dir: "/nonexistent/soar-plugins"},
 	} {
-		if _, err := host.New(context.Background(), cfg); err == nil {
-			t.Errorf("%s: New succeeded", name)
+		if _, err := host.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
 		}
 	}
 }
@@ -360,7 +366,7 @@ func TestLoadConfigFile(t *testing.T) {
 
 func TestCloseStopsProcesses(t *testing.T) {
 	t.Parallel()
-	h, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}, Logger: slog.New(slog.DiscardHandler)})
+	h, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}, Executable: self(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,5 +472,13 @@ func TestConfigAndSecretsReachPlugin(t *testing.T) {
 	want := `{"config":"{\"region\":\"eu\"}","secrets":{"direct":"given","token":"from-env"}}`
 	if got != want {
 		t.Errorf("settings = %s, want %s", got, want)
+	}
+}
+
+func TestTestBinaryIsNotTakenForSoar(t *testing.T) {
+	t.Parallel()
+	_, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}})
+	if err == nil || !strings.Contains(err.Error(), "this is a test binary") {
+		t.Fatalf("err = %v, want refusal to re-exec the test binary", err)
 	}
 }

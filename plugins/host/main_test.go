@@ -32,6 +32,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// self is this test binary, which serves the built-in "test" plugin.
+func self() string {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	return exe
+}
+
 func pluginNameFromArgs() string {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
 		return os.Args[3]
@@ -42,7 +51,7 @@ func pluginNameFromArgs() string {
 // runHostForKillTest starts a host, prints its plugin's pid and waits to be
 // killed.
 func runHostForKillTest() int {
-	h, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}})
+	h, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}, Executable: self()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
