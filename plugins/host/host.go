@@ -165,11 +165,10 @@ func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.Raw
 var errCrashed = &plugins.Error{Kind: plugins.Retryable, Message: "plugin process exited during the call"}
 
 func (h *Host) invoke(ctx context.Context, p *proc, req *pluginpb.InvokeRequest) (json.RawMessage, error) {
-	rpc, err := p.conn(ctx)
+	rpc, client, err := p.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	client := p.currentClient()
 	// Room for the response envelope around the output bytes.
 	limit := grpc.MaxCallRecvMsgSize(h.cfg.MaxOutputBytes + 1024)
 	resp, err := rpc.Invoke(ctx, req, limit)
@@ -179,7 +178,7 @@ func (h *Host) invoke(ctx context.Context, p *proc, req *pluginpb.InvokeRequest)
 		return nil, fmt.Errorf("call cut short: %w", ctx.Err())
 	case status.Code(err) == codes.ResourceExhausted:
 		return nil, h.tooLarge()
-	case client != nil && p.exited(client):
+	case p.exited(client):
 		return nil, errCrashed
 	default:
 		return nil, &plugins.Error{Kind: plugins.Retryable, Message: "plugin transport: " + err.Error()}
@@ -209,7 +208,7 @@ func (h *Host) Health(ctx context.Context, plugin string) error {
 	if !ok {
 		return fmt.Errorf("unknown plugin %q", plugin)
 	}
-	rpc, err := p.conn(ctx)
+	rpc, _, err := p.conn(ctx)
 	if err != nil {
 		return fmt.Errorf("health of %s: %w", plugin, err)
 	}

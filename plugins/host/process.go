@@ -113,22 +113,26 @@ func connect(client *plugin.Client) (pluginpb.PluginClient, error) {
 	return rpc, nil
 }
 
-// conn returns a live connection, restarting a crashed process first.
-func (p *proc) conn(ctx context.Context) (pluginpb.PluginClient, error) {
+// conn returns a live connection and the client owning it, restarting a
+// crashed process first.
+func (p *proc) conn(ctx context.Context) (pluginpb.PluginClient, *plugin.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case p.closed:
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	case p.down != nil:
-		return nil, p.down
+		return nil, nil, p.down
 	case p.client != nil && !p.client.Exited():
-		return p.rpc, nil
+		return p.rpc, p.client, nil
 	}
-	return p.restartLocked(ctx)
+	if err := p.restartLocked(ctx); err != nil {
+		return nil, nil, err
+	}
+	return p.rpc, p.client, nil
 }
 
-func (p *proc) restartLocked(ctx context.Context) (pluginpb.PluginClient, error) {
+func (p *proc) restartLocked(ctx context.Context) error {
 	now := time.Now()
 	recent := p.restarts[:0]
 	for _, t := range p.restarts {
@@ -142,7 +146,7 @@ func (p *proc) restartLocked(ctx context.Context) (pluginpb.PluginClient, error)
 			"plugin %s is down: it stopped %d times within %s; fix it and restart soar",
 			p.src.name, len(recent)+1, p.cfg.Restart.Window)}
 		p.logger.Error("plugin marked down", "restarts", len(recent))
-		return nil, p.down
+		return p.down
 	}
 	if d := p.cfg.Restart.delay(len(recent)); d > 0 {
 		t := time.NewTimer(d)
@@ -150,7 +154,7 @@ func (p *proc) restartLocked(ctx context.Context) (pluginpb.PluginClient, error)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("restart plugin %s: %w", p.src.name, ctx.Err())
+			return fmt.Errorf("restart plugin %s: %w", p.src.name, ctx.Err())
 		}
 	}
 	if p.client != nil {
@@ -161,9 +165,9 @@ func (p *proc) restartLocked(ctx context.Context) (pluginpb.PluginClient, error)
 	p.logger.Warn("plugin process exited; restarting", "old_pid", p.pid, "restart", len(p.restarts))
 	if err := p.start(ctx); err != nil {
 		p.client, p.rpc = nil, nil
-		return nil, &plugins.Error{Kind: plugins.Retryable, Message: err.Error()}
+		return &plugins.Error{Kind: plugins.Retryable, Message: err.Error()}
 	}
-	return p.rpc, nil
+	return nil
 }
 
 // exited reports whether the current process has died, giving go-plugin a
@@ -180,12 +184,6 @@ func (p *proc) exited(client *plugin.Client) bool {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func (p *proc) currentClient() *plugin.Client {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.client
 }
 
 func (p *proc) close() {
