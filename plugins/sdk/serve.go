@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -25,7 +24,8 @@ func Serve(p *Plugin) {
 	logger := NewLogger(stderr, slog.LevelInfo)
 	s, err := NewServer(p, logger)
 	if err != nil {
-		fmt.Fprintln(stderr, "soar plugin:", err)
+		// Structured, so the host logs it as an error, not as stray output.
+		logger.Error("cannot serve plugin", "error", err)
 		os.Exit(1)
 	}
 	go exitWithParent(logger, time.Second)
