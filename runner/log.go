@@ -1,0 +1,42 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+)
+
+// serverLogger sends the embedded Temporal server's logs to slog.
+type serverLogger struct{ l *slog.Logger }
+
+var (
+	_ log.Logger      = serverLogger{}
+	_ log.SLogWrapper = serverLogger{}
+)
+
+func (s serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	if !s.l.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, len(tags))
+	for _, t := range tags {
+		attrs = append(attrs, slog.Any(t.Key(), t.Value()))
+	}
+	s.l.LogAttrs(context.Background(), level, msg, attrs...)
+}
+
+func (s serverLogger) Debug(msg string, tags ...tag.Tag) { s.emit(slog.LevelDebug, msg, tags) }
+func (s serverLogger) Info(msg string, tags ...tag.Tag)  { s.emit(slog.LevelInfo, msg, tags) }
+func (s serverLogger) Warn(msg string, tags ...tag.Tag)  { s.emit(slog.LevelWarn, msg, tags) }
+func (s serverLogger) Error(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
+
+// The server's panic and fatal levels are logged, never acted on: an
+// embedded server must not exit the process it lives in.
+func (s serverLogger) DPanic(msg string, tags ...tag.Tag) { s.emit(slog.LevelError, msg, tags) }
+func (s serverLogger) Panic(msg string, tags ...tag.Tag)  { s.emit(slog.LevelError, msg, tags) }
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.emit(slog.LevelError, msg, tags) }
+
+// SLog lets the server reuse the slog logger directly.
+func (s serverLogger) SLog() *slog.Logger { return s.l }
