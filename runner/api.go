@@ -180,7 +180,8 @@ func jsonErrorAt(raw []byte, err error) string {
 	off := int64(-1)
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = se.Offset - 1 // Offset counts the offending byte
+
 	case errors.As(err, &te):
 		off = te.Offset
 	}

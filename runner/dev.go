@@ -20,14 +20,17 @@ import (
 	"github.com/soar-dev/soar/workflows"
 )
 
-// DevConfig configures `soar dev`: everything in one process.
-type DevConfig struct {
-	Server    DevServerConfig
+// Config is what a soar process runs beside a Temporal client: plugins,
+// the playbook library, a worker and/or the HTTP API.
+type Config struct {
 	Playbooks []string
-	// APIAddr is where the HTTP API listens, e.g. 127.0.0.1:8080; port 0
-	// picks a free one.
+	// APIAddr is where the HTTP API listens, e.g. 127.0.0.1:8080 (port 0
+	// picks a free one); empty runs no API.
 	APIAddr string
-	Plugins host.Config
+	// Worker runs a worker on TaskQueue.
+	Worker    bool
+	TaskQueue string
+	Plugins   host.Config
 	// Catalogs add manifests for plugins this process does not run, so
 	// their playbooks load (their steps fail at run time and escalate).
 	Catalogs     []playbooks.Catalog
@@ -36,9 +39,8 @@ type DevConfig struct {
 	Logger       *slog.Logger
 }
 
-// Dev is a running `soar dev`.
-type Dev struct {
-	Server  *DevServer
+// Process is a running soar process.
+type Process struct {
 	Client  client.Client
 	Plugins *host.Host
 	Library *Library
@@ -47,81 +49,123 @@ type Dev struct {
 	http    *http.Server
 }
 
-// StartDev starts plugins, the embedded Temporal server and UI, a worker and
-// the HTTP API. Playbooks are checked before anything listens: a typo stops
-// the start with file:line:col errors.
-func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
+// Start starts plugins and, as configured, a worker and the HTTP API on an
+// existing client. Playbooks are checked before anything listens: a typo
+// stops the start with file:line:col errors. The caller keeps ownership of
+// the client.
+func Start(ctx context.Context, c client.Client, cfg Config) (_ *Process, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cfg.Server.Logger = cfg.Logger
-	d := &Dev{}
+	p := &Process{Client: c}
 	defer func() {
 		if err != nil {
-			d.Stop()
+			p.Stop()
 		}
 	}()
 	if cfg.Plugins.Logger == nil {
 		cfg.Plugins.Logger = cfg.Logger.With("component", "plugins")
 	}
-	if d.Plugins, err = host.New(ctx, cfg.Plugins); err != nil {
+	if p.Plugins, err = host.New(ctx, cfg.Plugins); err != nil {
 		return nil, err
 	}
 	env, err := playbooks.NewEnv()
 	if err != nil {
 		return nil, err
 	}
-	cat := playbooks.MergeCatalogs(append([]playbooks.Catalog{d.Plugins}, cfg.Catalogs...)...)
-	if d.Library, err = LoadLibrary(env, cat, cfg.Logger, cfg.Playbooks...); err != nil {
+	if cfg.APIAddr != "" {
+		cat := playbooks.MergeCatalogs(append([]playbooks.Catalog{p.Plugins}, cfg.Catalogs...)...)
+		if p.Library, err = LoadLibrary(env, cat, cfg.Logger, cfg.Playbooks...); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Worker {
+		p.worker, err = NewWorker(WorkerConfig{Client: c, TaskQueue: cfg.TaskQueue, Plugins: p.Plugins, Env: env,
+			LocalLookups: cfg.LocalLookups, Escalation: cfg.Escalation})
+		if err != nil {
+			return nil, err
+		}
+		if err := p.worker.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	if cfg.APIAddr != "" {
+		api := &API{Client: c, Library: p.Library, TaskQueue: cfg.TaskQueue, Logger: cfg.Logger}
+		if p.APIAddr, p.http, err = serveHTTP(cfg.APIAddr, api.Handler(), cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Stop stops the API, then the worker, then the plugins. Open runs stay in
+// Temporal and continue on any worker.
+func (p *Process) Stop() {
+	if p.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = p.http.Shutdown(ctx)
+		cancel()
+	}
+	if p.worker != nil {
+		p.worker.Stop()
+	}
+	if p.Plugins != nil {
+		p.Plugins.Close()
+	}
+}
+
+// Dev is a running `soar dev`: an embedded server plus a full Process.
+type Dev struct {
+	*Process
+	Server *DevServer
+}
+
+// StartDev starts the embedded Temporal server and UI, then a Process with
+// a worker and the API against it.
+func StartDev(ctx context.Context, server DevServerConfig, cfg Config) (_ *Dev, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	server.Logger = cfg.Logger
+	d := &Dev{Process: &Process{}}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	if d.Server, err = StartDevServer(ctx, server); err != nil {
 		return nil, err
 	}
-	if d.Server, err = StartDevServer(ctx, cfg.Server); err != nil {
-		return nil, err
-	}
-	ns := cfg.Server.Namespace
+	ns := server.Namespace
 	if ns == "" {
 		ns = "default"
 	}
-	if d.Client, err = Dial(ctx, client.Options{HostPort: d.Server.Address, Namespace: ns}, cfg.Logger); err != nil {
-		return nil, err
-	}
-	if err := EnsureSearchAttributes(ctx, d.Client, ns); err != nil {
-		return nil, err
-	}
-	d.worker, err = NewWorker(WorkerConfig{Client: d.Client, Plugins: d.Plugins, Env: env,
-		LocalLookups: cfg.LocalLookups, Escalation: cfg.Escalation})
+	c, err := Dial(ctx, client.Options{HostPort: d.Server.Address, Namespace: ns}, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.worker.Start(); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	api := &API{Client: d.Client, Library: d.Library, Logger: cfg.Logger}
-	if d.APIAddr, d.http, err = serveHTTP(cfg.APIAddr, api.Handler(), cfg.Logger); err != nil {
+	d.Process.Client = c
+	if err := EnsureSearchAttributes(ctx, c, ns); err != nil {
 		return nil, err
 	}
+	cfg.Worker = true
+	p, err := Start(ctx, c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.Process = p
 	return d, nil
 }
 
 // Stop shuts everything down in reverse order. Open runs stay in the
 // database and resume on the next start.
 func (d *Dev) Stop() {
-	if d.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.http.Shutdown(ctx)
-		cancel()
-	}
-	if d.worker != nil {
-		d.worker.Stop()
-	}
-	if d.Client != nil {
-		d.Client.Close()
+	d.Process.Stop()
+	if d.Process.Client != nil {
+		d.Process.Client.Close()
 	}
 	if d.Server != nil {
 		_ = d.Server.Stop()
-	}
-	if d.Plugins != nil {
-		d.Plugins.Close()
 	}
 }
 

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -40,3 +42,40 @@ func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.emit(slog.LevelErr
 
 // SLog lets the server reuse the slog logger directly.
 func (s serverLogger) SLog() *slog.Logger { return s.l }
+
+// NewLogger is soar's process logger: text to w, debug when verbose. The
+// embedded Temporal server and the SDK log a great deal at info level; below
+// warning they are shown only when verbose.
+func NewLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(quietTemporal{Handler: slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}), verbose: verbose})
+}
+
+type quietTemporal struct {
+	slog.Handler
+	verbose, temporal bool
+}
+
+func (q quietTemporal) Enabled(ctx context.Context, l slog.Level) bool {
+	if q.temporal && !q.verbose && l < slog.LevelWarn {
+		return false
+	}
+	return q.Handler.Enabled(ctx, l)
+}
+
+func (q quietTemporal) WithAttrs(attrs []slog.Attr) slog.Handler {
+	t := q.temporal
+	for _, a := range attrs {
+		if a.Key == "component" && strings.HasPrefix(a.Value.String(), "temporal") {
+			t = true
+		}
+	}
+	return quietTemporal{Handler: q.Handler.WithAttrs(attrs), verbose: q.verbose, temporal: t}
+}
+
+func (q quietTemporal) WithGroup(name string) slog.Handler {
+	return quietTemporal{Handler: q.Handler.WithGroup(name), verbose: q.verbose, temporal: q.temporal}
+}

@@ -252,7 +252,7 @@ func (r *run) oncall(ctx workflow.Context, s *playbooks.Step, query map[string]a
 	out, err := r.call(ctx, InvokeRequest{Plugin: plugin, Action: action, Input: query,
 		Key: r.wfID + "/" + s.ID + "/oncall"}, 0, nil, s.Label()+": who is on call")
 	if err != nil {
-		return nil, fmt.Errorf("resolve on-call %v: %w", query, err)
+		return nil, fmt.Errorf("resolve on-call %v: %s", query, rootMessage(err))
 	}
 	m, _ := out.(map[string]any)
 	list, _ := m["tiers"].([]any)

@@ -81,7 +81,7 @@ type stepError struct {
 	err  error
 }
 
-func (e *stepError) Error() string { return fmt.Sprintf("step %s: %v", e.step.ID, e.err) }
+func (e *stepError) Error() string { return fmt.Sprintf("step %s: %s", e.step.ID, rootMessage(e.err)) }
 func (e *stepError) Unwrap() error { return e.err }
 
 // Run is the workflow function.
@@ -245,7 +245,7 @@ func (r *run) step(ctx workflow.Context, s *playbooks.Step, sc *scope) (*ending,
 	if s.If != nil {
 		ok, err := r.c.EvalBool(s.If, r.activation(ctx, sc))
 		if err != nil {
-			rec.Status, rec.Error = "failed", err.Error()
+			rec.Status, rec.Error = "failed", rootMessage(err)
 			return nil, &stepError{step: s, err: err}
 		}
 		if _, branch := s.Do.(*playbooks.Branch); !ok && !branch {
@@ -255,7 +255,7 @@ func (r *run) step(ctx workflow.Context, s *playbooks.Step, sc *scope) (*ending,
 	}
 	end, err := r.do(ctx, s, sc)
 	if err != nil {
-		rec.Status, rec.Error = "failed", err.Error()
+		rec.Status, rec.Error = "failed", rootMessage(err)
 		var se *stepError
 		if !errors.As(err, &se) {
 			err = &stepError{step: s, err: err}

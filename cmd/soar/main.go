@@ -30,9 +30,14 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newDevCmd(),
+		newAlertCmd(),
 		newValidateCmd(),
-		newPluginCmd(),
 		newSchemaCmd(),
+		newPluginCmd(),
+		newWorkerCmd(),
+		newServeCmd(),
+		newSetupCmd(),
 	)
 	return root
 }

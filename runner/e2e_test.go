@@ -1,0 +1,175 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/soar-dev/soar/plugins/builtin"
+	"github.com/soar-dev/soar/plugins/host"
+	"github.com/soar-dev/soar/runner"
+	"github.com/soar-dev/soar/workflows"
+)
+
+// soarBin serves the built-in plugins as real processes, as in production.
+var soarBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "soar-e2e")
+	if err != nil {
+		panic(err)
+	}
+	soarBin = filepath.Join(dir, "soar")
+	build := exec.Command("go", "build", "-o", soarBin, "../cmd/soar")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build soar: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func startDev(t *testing.T, dataDir string) *runner.Dev {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := runner.StartDev(ctx,
+		runner.DevServerConfig{DataDir: dataDir, UIPort: -1},
+		runner.Config{
+			Playbooks: []string{"testdata/playbooks"},
+			APIAddr:   "127.0.0.1:0",
+			Plugins: host.Config{
+				Builtins:   builtin.Names(),
+				Executable: soarBin,
+				Plugins: map[string]host.PluginConfig{"geoip": {Config: map[string]any{
+					"city_db": "../plugins/geoip/testdata/GeoIP2-City-Test.mmdb",
+					"asn_db":  "../plugins/geoip/testdata/GeoLite2-ASN-Test.mmdb",
+				}}},
+			},
+			LocalLookups: true,
+			Logger:       quiet(),
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func post(t *testing.T, d *runner.Dev, alert string) []runner.AlertResult {
+	t.Helper()
+	resp, err := http.Post("http://"+d.APIAddr+"/api/alerts", "application/json", bytes.NewBufferString(alert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/alerts: %s\n%s", resp.Status, body)
+	}
+	var out struct{ Alerts []runner.AlertResult }
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Alerts
+}
+
+// verdict polls GET /api/runs/{id} until the run has a result.
+func verdict(t *testing.T, d *runner.Dev, id string, within time.Duration) *workflows.Result {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + d.APIAddr + "/api/runs/" + url.PathEscape(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st runner.RunStatus
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Result != nil {
+			return st.Result
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no verdict for %s within %s", id, within)
+	return nil
+}
+
+// An alert posted over HTTP runs through a real geoip plugin process on the
+// embedded server; the verdict comes back over HTTP and the run is found by
+// its search attributes.
+func TestAlertToVerdictEndToEnd(t *testing.T) {
+	d := startDev(t, "")
+	defer d.Stop()
+	res := post(t, d, `[
+		{"id": "a1", "type": "login.test", "user": "alice", "source_ip": "81.2.69.142", "title": "alice from London"},
+		{"id": "a2", "type": "login.test", "user": "bob", "source_ip": "89.160.20.128"},
+		{"id": "a3", "type": "nobody.handles.this"}]`)
+	if len(res) != 3 || !res[2].Unmatched || len(res[0].Runs) != 1 {
+		t.Fatalf("routing: %+v", res)
+	}
+	alice := verdict(t, d, res[0].Runs[0].WorkflowID, 20*time.Second)
+	if alice.Verdict != workflows.VerdictSilenced || alice.Reason != "login from London, GB is expected" {
+		t.Fatalf("alice: %+v", alice)
+	}
+	bob := verdict(t, d, res[1].Runs[0].WorkflowID, 20*time.Second)
+	if bob.Verdict != "unexpected" || bob.Reason != "login from SE" {
+		t.Fatalf("bob: %+v", bob)
+	}
+	query := "SoarVerdict = 'silenced' AND SoarUser = 'alice' AND SoarPlaybook = 'geo-triage'"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := d.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(resp.GetExecutions()); n == 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("visibility query %q found %d runs, want 1", query, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A run waiting in a durable timer survives stopping the server and worker;
+// on restart from the same SQLite file it completes with the right verdict.
+// A second alert with the same dedup key attaches to the open run.
+func TestRunSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	d := startDev(t, dir)
+	start := time.Now()
+	res := post(t, d, `{"id": "s1", "type": "test.slow", "user": "carol"}`)
+	again := post(t, d, `{"id": "s2", "type": "test.slow", "user": "carol"}`)
+	if !again[0].Runs[0].Attached || again[0].Runs[0].Alerts != 2 || again[0].Runs[0].RunID != res[0].Runs[0].RunID {
+		t.Fatalf("second alert: %+v, want attached to %s", again[0].Runs[0], res[0].Runs[0].RunID)
+	}
+	id := res[0].Runs[0].WorkflowID
+	d.Stop()
+
+	d = startDev(t, dir)
+	defer d.Stop()
+	got := verdict(t, d, id, 30*time.Second)
+	if got.Verdict != workflows.VerdictSilenced || got.Reason != "waited for carol" || got.Alerts != 2 {
+		t.Fatalf("after restart: %+v", got)
+	}
+	if el := time.Since(start); el < 3*time.Second {
+		t.Fatalf("finished after %s, before its 3s timer", el)
+	}
+}
