@@ -8,11 +8,13 @@ import (
 	"sort"
 
 	"github.com/soar-dev/soar/plugins/geoip"
+	"github.com/soar-dev/soar/plugins/hr"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
 var registry = map[string]func() *sdk.Plugin{
 	"geoip": geoip.Plugin,
+	"hr":    hr.Plugin,
 }
 
 // Names returns the built-in plugin names, sorted.

@@ -1,0 +1,230 @@
+package hr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/sdk"
+)
+
+// BambooHRConfig configures the bamboohr backend. BambooHR knows who is out
+// but not a person's time zone or hours, so those come from here.
+type BambooHRConfig struct {
+	Company string `json:"company,omitempty" jsonschema:"description=Company subdomain: acme for acme.bamboohr.com"`
+	// BaseURL overrides https://COMPANY.bamboohr.com (tests, proxies).
+	BaseURL           string            `json:"base_url,omitempty" jsonschema:"description=API base URL (default https://COMPANY.bamboohr.com)"`
+	DefaultTimezone   string            `json:"default_timezone,omitempty" jsonschema:"description=IANA zone of people whose location is not in location_timezones (default UTC)"`
+	LocationTimezones map[string]string `json:"location_timezones,omitempty" jsonschema:"description=Directory location name to IANA zone, e.g. {\"Berlin\": \"Europe/Berlin\"}"`
+	WorkingHours      *WorkingHours     `json:"working_hours,omitempty" jsonschema:"description=Working hours of everyone (default 09:00-17:00 mon-fri)"`
+	SickTypes         []string          `json:"sick_types,omitempty" jsonschema:"description=Time-off type names that mean sick (default [Sick])"`
+}
+
+const bambooSetting = "plugins.hr.secrets." + SecretBambooHRKey
+
+type bambooHR struct {
+	cfg   BambooHRConfig
+	base  string
+	http  vendorHTTP
+	hours window
+	wh    WorkingHours
+}
+
+func newBambooHR(cfg *BambooHRConfig, call sdk.Call) (*bambooHR, error) {
+	if cfg == nil || (cfg.Company == "" && cfg.BaseURL == "") {
+		return nil, plugins.Errorf(plugins.Permanent, "hr backend bamboohr needs plugins.hr.config.bamboohr.company (the acme of acme.bamboohr.com)")
+	}
+	key := call.Secrets[SecretBambooHRKey]
+	if key == "" {
+		return nil, plugins.Errorf(plugins.Permanent, "hr backend bamboohr needs the API key: set %s", bambooSetting)
+	}
+	b := &bambooHR{cfg: *cfg, base: strings.TrimRight(cfg.BaseURL, "/"), wh: DefaultWorkingHours}
+	if b.base == "" {
+		b.base = "https://" + url.PathEscape(cfg.Company) + ".bamboohr.com"
+	}
+	if cfg.WorkingHours != nil {
+		b.wh = *cfg.WorkingHours
+	}
+	var err error
+	if b.hours, err = hoursWindow(b.wh); err != nil {
+		return nil, plugins.Errorf(plugins.Permanent, "plugins.hr.config.bamboohr.working_hours: %v", err)
+	}
+	if len(b.cfg.SickTypes) == 0 {
+		b.cfg.SickTypes = []string{"Sick"}
+	}
+	// BambooHR's API key is the basic-auth user name; the password is
+	// ignored and documented as "x".
+	b.http = vendorHTTP{vendor: "BambooHR", setting: bambooSetting, client: httpClient,
+		auth: func(r *http.Request) { r.SetBasicAuth(key, "x") }}
+	return b, nil
+}
+
+// bambooDirectory is GET /api/v1/employees/directory.
+type bambooDirectory struct {
+	Employees []map[string]any `json:"employees"`
+}
+
+// bambooOut is one entry of GET /api/v1/time_off/whos_out.
+type bambooOut struct {
+	ID         json.Number `json:"id"`
+	Type       string      `json:"type"` // timeOff or holiday
+	EmployeeID json.Number `json:"employeeId"`
+	Name       string      `json:"name"`
+	Start      string      `json:"start"`
+	End        string      `json:"end"`
+}
+
+// bambooRequest is one entry of GET /api/v1/time_off/requests.
+type bambooRequest struct {
+	ID    json.Number `json:"id"`
+	Start string      `json:"start"`
+	End   string      `json:"end"`
+	Type  struct {
+		Name string `json:"name"`
+	} `json:"type"`
+}
+
+func field(e map[string]any, key string) string {
+	switch v := e[key].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func (b *bambooHR) employee(ctx context.Context, user string) (Person, error) {
+	var dir bambooDirectory
+	if err := b.http.getJSON(ctx, b.base+"/api/v1/employees/directory", &dir); err != nil {
+		return Person{}, err
+	}
+	for _, e := range dir.Employees {
+		email := field(e, "workEmail")
+		local, _, _ := strings.Cut(email, "@")
+		if field(e, "id") != user && !strings.EqualFold(email, user) && !(local != "" && strings.EqualFold(local, user)) {
+			continue
+		}
+		loc := b.zone(field(e, "location"))
+		phone := field(e, "mobilePhone")
+		if phone == "" {
+			phone = field(e, "workPhone")
+		}
+		return Person{
+			ID: field(e, "id"), Name: field(e, "displayName"), Email: email, Phone: phone,
+			Title: field(e, "jobTitle"), Department: field(e, "department"), Location: field(e, "location"),
+			Timezone: loc.String(), WorkingHours: b.wh, Travel: []Travel{}, TimeOff: []Leave{},
+		}, nil
+	}
+	return Person{}, plugins.Errorf(plugins.Permanent, "no employee %q in the BambooHR directory (matched by id, work e-mail or its local part)", user)
+}
+
+func (b *bambooHR) zone(location string) *time.Location {
+	name := b.cfg.LocationTimezones[location]
+	if name == "" {
+		name = b.cfg.DefaultTimezone
+	}
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+func (b *bambooHR) person(ctx context.Context, call sdk.Call, user string) (Person, error) {
+	p, err := b.employee(ctx, user)
+	if err != nil {
+		return Person{}, err
+	}
+	today := time.Now().In(b.zone(p.Location)).Format(dateLayout)
+	out, err := b.whosOut(ctx, today)
+	if err != nil {
+		return Person{}, err
+	}
+	for _, o := range out {
+		if o.Type == "timeOff" && o.EmployeeID.String() == p.ID {
+			kind, err := b.kind(ctx, p.ID, o, today)
+			if err != nil {
+				return Person{}, err
+			}
+			p.TimeOff = append(p.TimeOff, Leave{Kind: kind, From: o.Start, Until: o.End})
+		}
+	}
+	return p, nil
+}
+
+func (b *bambooHR) whosOut(ctx context.Context, day string) ([]bambooOut, error) {
+	q := url.Values{"start": {day}, "end": {day}, "filter": {"off"}}
+	var out []bambooOut
+	err := b.http.getJSON(ctx, b.base+"/api/v1/time_off/whos_out?"+q.Encode(), &out)
+	return out, err
+}
+
+// kind finds the time-off type of a who's-out entry, which itself only says
+// "timeOff": the request it names carries the type (Vacation, Sick …).
+func (b *bambooHR) kind(ctx context.Context, employee string, o bambooOut, day string) (string, error) {
+	q := url.Values{"start": {day}, "end": {day}, "employeeId": {employee}, "status": {"approved"}}
+	var reqs []bambooRequest
+	if err := b.http.getJSON(ctx, b.base+"/api/v1/time_off/requests?"+q.Encode(), &reqs); err != nil {
+		return "", err
+	}
+	for _, r := range reqs {
+		if r.ID == o.ID {
+			if slices.ContainsFunc(b.cfg.SickTypes, func(s string) bool { return strings.EqualFold(s, r.Type.Name) }) {
+				return "sick", nil
+			}
+			return strings.ToLower(r.Type.Name), nil
+		}
+	}
+	return "time off", nil
+}
+
+func (b *bambooHR) status(ctx context.Context, call sdk.Call, user string, at time.Time) (Status, error) {
+	p, err := b.employee(ctx, user)
+	if err != nil {
+		return Status{}, err
+	}
+	loc := b.zone(p.Location)
+	local := at.In(loc)
+	day := local.Format(dateLayout)
+	s := Status{
+		User: p.ID, Name: p.Name, Timezone: p.Timezone, LocalTime: local.Format(time.RFC3339),
+		WorkingHours: b.wh, InWorkingHours: b.hours.contains(local), Status: StatusOffDuty,
+	}
+	if s.InWorkingHours {
+		s.Status = StatusWorking
+	}
+	out, err := b.whosOut(ctx, day)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, o := range out {
+		switch {
+		case o.Type == "holiday" && o.Start <= day && day <= o.End:
+			// A company holiday is a day off, not leave.
+			if s.Status == StatusWorking {
+				s.Status = StatusOffDuty
+			}
+		case o.Type == "timeOff" && o.EmployeeID.String() == p.ID && o.Start <= day && day <= o.End:
+			kind, err := b.kind(ctx, p.ID, o, day)
+			if err != nil {
+				return Status{}, err
+			}
+			s.Leave = &Leave{Kind: kind, From: o.Start, Until: o.End}
+			s.Status = StatusOnLeave
+			if kind == "sick" {
+				s.Status = StatusSick
+				return s, nil
+			}
+		}
+	}
+	return s, nil
+}
