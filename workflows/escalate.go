@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -113,10 +114,7 @@ func (r *run) pageTier(ctx workflow.Context, s *playbooks.Step, e *playbooks.Esc
 				continue
 			}
 		}
-		in := map[string]any{}
-		for k, v := range page {
-			in[k] = v
-		}
+		in := maps.Clone(page)
 		in["responder"] = id
 		plugin, action := split(acts.Page)
 		key := fmt.Sprintf("%s/%s%s/pass%d/tier%d/%s", r.wfID, sc.path, s.ID, pass, t.level, id)
@@ -148,10 +146,8 @@ func (r *run) skip(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalat
 		resp["hr"] = hr
 	}
 	act := r.activation(ctx, sc)
-	act.Locals = map[string]any{"responder": resp}
-	for k, v := range sc.locals {
-		act.Locals[k] = v
-	}
+	act.Locals = maps.Clone(sc.locals)
+	act.Locals["responder"] = resp
 	skip, err := r.c.EvalBool(e.SkipIf, act)
 	if err != nil || !skip {
 		return "", false
