@@ -7,14 +7,20 @@ package builtin
 import (
 	"sort"
 
+	"github.com/soar-dev/soar/plugins/audit"
 	"github.com/soar-dev/soar/plugins/geoip"
 	"github.com/soar-dev/soar/plugins/hr"
+	"github.com/soar-dev/soar/plugins/identity"
+	"github.com/soar-dev/soar/plugins/page"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
 var registry = map[string]func() *sdk.Plugin{
-	"geoip": geoip.Plugin,
-	"hr":    hr.Plugin,
+	"audit":    audit.Plugin,
+	"geoip":    geoip.Plugin,
+	"hr":       hr.Plugin,
+	"identity": identity.Plugin,
+	"page":     page.Plugin,
 }
 
 // Names returns the built-in plugin names, sorted.

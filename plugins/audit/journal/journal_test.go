@@ -1,0 +1,97 @@
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type rec struct {
+	Type string `json:"type"`
+	Key  string `json:"idempotency_key,omitempty"`
+	N    int    `json:"n"`
+}
+
+func TestOnceSurvivesANewProcess(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sub", "j.jsonl")
+	j := New(path)
+	line, done, err := j.Once("page", "k", func() (any, error) { return rec{"page", "k", 1}, nil })
+	if err != nil || done || string(line) != `{"type":"page","idempotency_key":"k","n":1}` {
+		t.Fatalf("first Once = %s, %v, %v", line, done, err)
+	}
+	// A fresh Journal is what a restarted plugin process has.
+	j2 := New(path)
+	line, done, err = j2.Once("page", "k", func() (any, error) { t.Error("fn ran for a recorded key"); return nil, nil })
+	if err != nil || !done || !strings.Contains(string(line), `"n":1`) {
+		t.Fatalf("second Once = %s, %v, %v", line, done, err)
+	}
+	// Same key, other type: a different record.
+	if _, done, _ := j2.Once("resolve", "k", func() (any, error) { return rec{"resolve", "k", 2}, nil }); done {
+		t.Error("resolve matched a page record")
+	}
+}
+
+func TestFailedFnAppendsNothing(t *testing.T) {
+	t.Parallel()
+	j := New(filepath.Join(t.TempDir(), "j.jsonl"))
+	boom := errors.New("vendor down")
+	if _, _, err := j.Once("page", "k", func() (any, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, done, _ := j.Once("page", "k", func() (any, error) { return rec{"page", "k", 1}, nil }); done {
+		t.Error("a failed attempt counted as done")
+	}
+}
+
+func TestTornLastLineIsIgnoredAndTerminated(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	if err := os.WriteFile(path, []byte(`{"type":"page","idempotency_key":"a","n":1}`+"\n"+`{"type":"page","idempotency_ke`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j := New(path)
+	if _, done, err := j.Once("page", "b", func() (any, error) { return rec{"page", "b", 2}, nil }); err != nil || done {
+		t.Fatal(err, done)
+	}
+	var lines []string
+	if err := New(path).Scan("page", func(l json.RawMessage) error { lines = append(lines, string(l)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[1], `"idempotency_key":"b"`) {
+		t.Errorf("lines = %q", lines)
+	}
+	if _, ok, _ := New(path).Lookup("page", "a"); !ok {
+		t.Error("record before the torn line lost")
+	}
+}
+
+func TestConcurrentOnceActsOnce(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	var mu sync.Mutex
+	calls := 0
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			// Separate Journals, as separate processes would have.
+			_, _, err := New(path).Once("page", "k", func() (any, error) {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return rec{"page", "k", 1}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if calls != 1 {
+		t.Errorf("fn ran %d times, want 1", calls)
+	}
+}
