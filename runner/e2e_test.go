@@ -11,10 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/soar-dev/soar/plugins/builtin"
 	"github.com/soar-dev/soar/plugins/host"
@@ -132,6 +136,7 @@ func TestAlertToVerdictEndToEnd(t *testing.T) {
 	if bob.Verdict != "unexpected" || bob.Reason != "login from SE" {
 		t.Fatalf("bob: %+v", bob)
 	}
+	record(t, d, res[0].Runs[0].WorkflowID, res[1].Runs[0].WorkflowID)
 	query := "SoarVerdict = 'silenced' AND SoarUser = 'alice' AND SoarPlaybook = 'geo-triage'"
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -169,7 +174,38 @@ func TestRunSurvivesRestart(t *testing.T) {
 	if got.Verdict != workflows.VerdictSilenced || got.Reason != "waited for carol" || got.Alerts != 2 {
 		t.Fatalf("after restart: %+v", got)
 	}
+	record(t, d, id)
 	if el := time.Since(start); el < 3*time.Second {
 		t.Fatalf("finished after %s, before its 3s timer", el)
+	}
+}
+
+// record writes the runs' histories to $SOAR_RECORD_HISTORIES, for the
+// replay tests in workflows/testdata/histories:
+//
+//	SOAR_RECORD_HISTORIES=$PWD/workflows/testdata/histories go test ./runner
+func record(t *testing.T, d *runner.Dev, ids ...string) {
+	dir := os.Getenv("SOAR_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	for _, id := range ids {
+		var hist historypb.History
+		it := d.Client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist.Events = append(hist.Events, ev)
+		}
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&hist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.NewReplacer("/", "_", ".", "_").Replace(id) + ".json"
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -176,10 +176,8 @@ func (r *run) recordLocalActivities(ctx workflow.Context) {
 			}
 		}
 	})
-	if len(want) == 0 {
-		r.local = want
-		return
-	}
+	// Recorded even when empty, so that replaying on a worker configured
+	// differently issues the same commands.
 	enc := workflow.SideEffect(ctx, func(workflow.Context) any { return want })
 	if err := enc.Get(&r.local); err != nil {
 		r.local = map[string]bool{}
