@@ -43,7 +43,7 @@ const SecretOktaToken = "okta_api_token"
 type Config struct {
 	Backend string     `json:"backend,omitempty" jsonschema:"enum=local,enum=okta,description=local records the intent only (default); okta acts"`
 	LogFile string     `json:"log_file,omitempty" jsonschema:"description=Audit log the actions are recorded in (default .soar/audit.jsonl, shared with the audit plugin)"`
-	Okta    OktaConfig `json:"okta,omitzero"`
+	Okta    OktaConfig `json:"okta,omitzero" jsonschema:"description=Settings of the okta backend"`
 }
 
 // OktaConfig configures the okta backend.

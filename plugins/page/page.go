@@ -64,10 +64,10 @@ type Config struct {
 	Backend    string          `json:"backend,omitempty" jsonschema:"enum=file,enum=pagerduty,enum=opsgenie,enum=slack,enum=webhook,description=Where pages go (default file)"`
 	OutboxFile string          `json:"outbox_file,omitempty" jsonschema:"description=JSONL record of every page; the page itself for the file backend (default .soar/page-outbox.jsonl)"`
 	Source     string          `json:"source,omitempty" jsonschema:"description=Name of the sender shown by vendors (default soar)"`
-	PagerDuty  PagerDutyConfig `json:"pagerduty,omitzero"`
-	Opsgenie   OpsgenieConfig  `json:"opsgenie,omitzero"`
-	Slack      SlackConfig     `json:"slack,omitzero"`
-	Webhook    WebhookConfig   `json:"webhook,omitzero"`
+	PagerDuty  PagerDutyConfig `json:"pagerduty,omitzero" jsonschema:"description=Settings of the pagerduty backend"`
+	Opsgenie   OpsgenieConfig  `json:"opsgenie,omitzero" jsonschema:"description=Settings of the opsgenie backend"`
+	Slack      SlackConfig     `json:"slack,omitzero" jsonschema:"description=Settings of the slack backend"`
+	Webhook    WebhookConfig   `json:"webhook,omitzero" jsonschema:"description=Settings of the webhook backend"`
 }
 
 // PagerDutyConfig configures the pagerduty backend.
