@@ -11,6 +11,7 @@ import (
 	"github.com/soar-dev/soar/plugins/geoip"
 	"github.com/soar-dev/soar/plugins/hr"
 	"github.com/soar-dev/soar/plugins/identity"
+	"github.com/soar-dev/soar/plugins/oncall"
 	"github.com/soar-dev/soar/plugins/page"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
@@ -20,6 +21,7 @@ var registry = map[string]func() *sdk.Plugin{
 	"geoip":    geoip.Plugin,
 	"hr":       hr.Plugin,
 	"identity": identity.Plugin,
+	"oncall":   oncall.Plugin,
 	"page":     page.Plugin,
 }
 

@@ -1,0 +1,67 @@
+package oncall
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// fileCache keeps the parsed form of a data file and re-reads it when the
+// file's modification time or size changes, so an edited directory applies
+// to the next call without restarting soar. A changed file that does not
+// parse is reported and ignored: the previous version keeps serving, whole.
+type fileCache[T any] struct {
+	parse func([]byte) (T, error)
+
+	mu    sync.Mutex
+	files map[string]*cached[T]
+}
+
+type cached[T any] struct {
+	value   T
+	mod     time.Time
+	size    int64
+	lastErr string
+}
+
+func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
+	var zero T
+	fi, statErr := os.Stat(path)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.files[path]
+	if statErr != nil {
+		if cur != nil {
+			return cur.value, nil
+		}
+		return zero, fmt.Errorf("read %s: %w", path, statErr)
+	}
+	if cur != nil && cur.mod.Equal(fi.ModTime()) && cur.size == fi.Size() {
+		return cur.value, nil
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var v T
+		if v, err = c.parse(data); err == nil {
+			if cur != nil {
+				logger.Info("data file reloaded", "path", path)
+			}
+			if c.files == nil {
+				c.files = map[string]*cached[T]{}
+			}
+			c.files[path] = &cached[T]{value: v, mod: fi.ModTime(), size: fi.Size()}
+			return v, nil
+		}
+		err = fmt.Errorf("%s:%w", path, err)
+	}
+	if cur == nil {
+		return zero, err
+	}
+	if msg := err.Error(); msg != cur.lastErr {
+		logger.Warn("data file changed but is invalid; keeping the previous version", "path", path, "error", msg)
+		cur.lastErr = msg
+	}
+	return cur.value, nil
+}
