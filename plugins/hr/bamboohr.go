@@ -21,7 +21,7 @@ type BambooHRConfig struct {
 	// BaseURL overrides https://COMPANY.bamboohr.com (tests, proxies).
 	BaseURL           string            `json:"base_url,omitempty" jsonschema:"description=API base URL (default https://COMPANY.bamboohr.com)"`
 	DefaultTimezone   string            `json:"default_timezone,omitempty" jsonschema:"description=IANA zone of people whose location is not in location_timezones (default UTC)"`
-	LocationTimezones map[string]string `json:"location_timezones,omitempty" jsonschema:"description=Directory location name to IANA zone, e.g. {\"Berlin\": \"Europe/Berlin\"}"`
+	LocationTimezones map[string]string `json:"location_timezones,omitempty" jsonschema:"description=Directory location name to IANA zone (Berlin: Europe/Berlin)"`
 	WorkingHours      *WorkingHours     `json:"working_hours,omitempty" jsonschema:"description=Working hours of everyone (default 09:00-17:00 mon-fri)"`
 	SickTypes         []string          `json:"sick_types,omitempty" jsonschema:"description=Time-off type names that mean sick (default [Sick])"`
 }
