@@ -41,12 +41,30 @@ func (b *fileBackend) resolve(_ context.Context, d *delivery) error {
 
 const pagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
 
-// pagerDutyBackend sends Events API v2 alert events.
+// pagerDutyBackend sends Events API v2 alert events. An event reaches a
+// service, not a person: a responder listed in routing_keys is paged
+// through the routing key of their own service, anyone else through the
+// default pagerduty_routing_key.
 type pagerDutyBackend struct {
-	client     *http.Client
-	url        string
-	routingKey string
-	source     string
+	client  *http.Client
+	url     string
+	secrets map[string]string
+	// routes maps a responder to the name of the secret holding their key.
+	routes map[string]string
+	source string
+}
+
+// route returns the name and value of the routing key for responder.
+func (b *pagerDutyBackend) route(responder string) (string, string, error) {
+	name := SecretPagerDutyRoutingKey
+	if n, ok := b.routes[responder]; ok {
+		name = n
+	}
+	if v := b.secrets[name]; v != "" {
+		return name, v, nil
+	}
+	return "", "", plugins.Errorf(plugins.Permanent,
+		"page backend pagerduty has no routing key for responder %s: set plugins.page.secrets.%s in the soar config", responder, name)
 }
 
 type pdLink struct {
@@ -81,20 +99,25 @@ type pdResponse struct {
 }
 
 func (b *pagerDutyBackend) send(ctx context.Context, d *delivery) error {
+	name, key, err := b.route(d.Responder)
+	if err != nil {
+		return err
+	}
+	d.Route = name
 	details := map[string]any{"responder": d.Responder}
 	maps.Copy(details, d.Details)
 	ev := pdEvent{
-		RoutingKey: b.routingKey, EventAction: "trigger", DedupKey: d.VendorKey, Client: b.source,
+		RoutingKey: key, EventAction: "trigger", DedupKey: d.VendorKey, Client: b.source,
 		Payload: &pdPayload{
 			Summary: truncate(d.Summary, 1024), Source: b.source, Severity: d.Severity,
-			Timestamp: d.DeliveredAt.Format(time.RFC3339), Component: d.Responder, Class: "soar page",
+			Timestamp: d.DeliveredAt.Format(time.RFC3339), Class: "soar page",
 			CustomDetails: details,
 		},
 	}
 	for _, l := range d.Links {
 		ev.Links = append(ev.Links, pdLink(l))
 	}
-	r, err := b.post(ctx, ev)
+	r, err := b.post(ctx, name, ev)
 	if err != nil {
 		return err
 	}
@@ -102,15 +125,22 @@ func (b *pagerDutyBackend) send(ctx context.Context, d *delivery) error {
 	return nil
 }
 
+// resolve uses the routing key the page went through: PagerDuty drops a
+// resolve sent through any other.
 func (b *pagerDutyBackend) resolve(ctx context.Context, d *delivery) error {
-	_, err := b.post(ctx, pdEvent{RoutingKey: b.routingKey, EventAction: "resolve", DedupKey: d.VendorKey})
+	name := or(d.Route, SecretPagerDutyRoutingKey)
+	key := b.secrets[name]
+	if key == "" {
+		return plugins.Errorf(plugins.Permanent, "page backend pagerduty cannot resolve %s: secret %s is not configured; set plugins.page.secrets.%s", d.DeliveryID, name, name)
+	}
+	_, err := b.post(ctx, name, pdEvent{RoutingKey: key, EventAction: "resolve", DedupKey: d.VendorKey})
 	return err
 }
 
-func (b *pagerDutyBackend) post(ctx context.Context, ev pdEvent) (pdResponse, error) {
+func (b *pagerDutyBackend) post(ctx context.Context, secret string, ev pdEvent) (pdResponse, error) {
 	body, _, err := httpapi.Do(ctx, b.client, httpapi.Request{
 		Vendor: "PagerDuty", Method: http.MethodPost, URL: b.url, Body: ev,
-		AuthSetting: "plugins.page.secrets." + SecretPagerDutyRoutingKey, Secrets: []string{b.routingKey},
+		AuthSetting: "plugins.page.secrets." + secret, Secrets: []string{ev.RoutingKey},
 	})
 	var r pdResponse
 	_ = json.Unmarshal(body, &r)
@@ -119,7 +149,7 @@ func (b *pagerDutyBackend) post(ctx context.Context, ev pdEvent) (pdResponse, er
 		msg := strings.Join(append([]string{r.Message}, r.Errors...), "; ")
 		if strings.Contains(strings.ToLower(msg), "routing") {
 			return r, plugins.Errorf(plugins.Permanent, "PagerDuty rejected the routing key (HTTP %d: %s); check plugins.page.secrets.%s",
-				e.Status, httpapi.Redact(msg, []string{b.routingKey}), SecretPagerDutyRoutingKey)
+				e.Status, httpapi.Redact(msg, []string{ev.RoutingKey}), secret)
 		}
 	}
 	return r, err

@@ -73,6 +73,10 @@ type Config struct {
 // PagerDutyConfig configures the pagerduty backend.
 type PagerDutyConfig struct {
 	URL string `json:"url,omitempty" jsonschema:"description=Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue)"`
+	// RoutingKeys maps a responder id to the name of the secret holding the
+	// routing key of that responder's own PagerDuty service, so the page
+	// reaches that person; others go through pagerduty_routing_key.
+	RoutingKeys map[string]string `json:"routing_keys,omitempty" jsonschema:"description=Responder id → name of the secret with the routing key of their own service"`
 }
 
 // OpsgenieConfig configures the opsgenie backend.
@@ -148,6 +152,8 @@ type delivery struct {
 	DedupKey       string         `json:"dedup_key,omitempty"`
 	// VendorKey is PagerDuty's dedup_key or Opsgenie's alias.
 	VendorKey string `json:"vendor_key,omitempty"`
+	// Route names the secret whose PagerDuty routing key carried the page.
+	Route string `json:"route,omitempty"`
 	// Channel and TS locate a Slack bot message, for the resolve reply.
 	Channel string `json:"channel,omitempty"`
 	TS      string `json:"ts,omitempty"`
@@ -376,11 +382,13 @@ func (p *pager) backend(cfg Config, name string, secrets map[string]string) (bac
 	case File:
 		return &fileBackend{console: p.console}, nil
 	case PagerDuty:
-		key, err := need(SecretPagerDutyRoutingKey)
-		if err != nil {
-			return nil, err
+		if len(cfg.PagerDuty.RoutingKeys) == 0 {
+			if _, err := need(SecretPagerDutyRoutingKey); err != nil {
+				return nil, err
+			}
 		}
-		return &pagerDutyBackend{client: p.client, url: or(cfg.PagerDuty.URL, pagerDutyEventsURL), routingKey: key, source: cfg.Source}, nil
+		return &pagerDutyBackend{client: p.client, url: or(cfg.PagerDuty.URL, pagerDutyEventsURL), secrets: secrets,
+			routes: cfg.PagerDuty.RoutingKeys, source: cfg.Source}, nil
 	case Opsgenie:
 		key, err := need(SecretOpsgenieAPIKey)
 		if err != nil {
@@ -427,18 +435,16 @@ func or(v, def string) string {
 }
 
 // vendorKey is the de-duplication key a vendor sees for one page: the
-// alert's dedup key plus the responder, so that paging the second tier
-// opens a new alert instead of folding into the first tier's. Long keys are
-// hashed to stay within PagerDuty's 255 characters.
+// alert's dedup key, the responder, and a hash of the idempotency key. A
+// retry of one page reuses it, so the vendor folds a duplicate sent in a
+// crash window into the first; a later tier or a repeat pass gets its own
+// key and notifies again. Long keys are hashed to stay within PagerDuty's
+// 255 characters.
 func vendorKey(dedupKey, responder, idempotencyKey string) string {
-	base := dedupKey
-	if base == "" {
-		base = idempotencyKey
+	if idempotencyKey == "" {
+		idempotencyKey = randomHex(8)
 	}
-	if base == "" {
-		return "soar-" + randomHex(8)
-	}
-	k := base + "/" + responder
+	k := or(dedupKey, "soar") + "/" + responder + "/" + shortHash(idempotencyKey, 8)
 	if len(k) > 255 {
 		return "soar-" + shortHash(k, 32)
 	}

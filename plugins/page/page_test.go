@@ -288,7 +288,7 @@ func TestPagerDutyTriggerAndResolve(t *testing.T) {
 		}
 		m := decode(t, body)
 		expect(t, "routing_key", m["routing_key"], pdKey)
-		expect(t, "dedup_key", m["dedup_key"], "soar/impossible-travel/bob/alice")
+		expect(t, "dedup_key", m["dedup_key"], "soar/impossible-travel/bob/alice/6ab9f1eb") // sha256("k1")
 		mu.Lock()
 		actions = append(actions, m["event_action"].(string))
 		mu.Unlock()
@@ -300,18 +300,50 @@ func TestPagerDutyTriggerAndResolve(t *testing.T) {
 			expect(t, "custom_details", p["custom_details"], map[string]any{"country": "BR", "kmh": 4200, "responder": "alice"})
 			expect(t, "links", m["links"], []any{map[string]any{"href": "https://temporal.example/runs/1", "text": "run"}})
 		}
-	}, reply{202, nil, `{"status":"success","message":"Event processed","dedup_key":"soar/impossible-travel/bob/alice"}`})
+	}, reply{202, nil, `{"status":"success","message":"Event processed","dedup_key":"soar/impossible-travel/bob/alice/6ab9f1eb"}`})
 	cfg := map[string]any{"backend": "pagerduty", "pagerduty": map[string]any{"url": v.URL + "/v2/enqueue"}}
 	sec := map[string]string{SecretPagerDutyRoutingKey: pdKey}
 	out := f.mustCall("send", cfg, sec, "k1", alicePage)
 	f.mustCall("send", cfg, sec, "k1", alicePage) // a retry: not sent again
-	if !strings.Contains(string(out), `"delivery_id":"pagerduty:soar/impossible-travel/bob/alice"`) {
+	if !strings.Contains(string(out), `"delivery_id":"pagerduty:soar/impossible-travel/bob/alice/6ab9f1eb"`) {
 		t.Errorf("send = %s", out)
 	}
 	f.mustCall("resolve", cfg, sec, "k2", ResolveInput{DedupKey: alicePage.DedupKey})
 	expect(t, "event actions", actions, []string{"trigger", "resolve"})
-	if lines := f.outboxLines(); len(lines) != 2 || lines[0]["backend"] != "pagerduty" || lines[0]["vendor_key"] != "soar/impossible-travel/bob/alice" {
+	if lines := f.outboxLines(); len(lines) != 2 || lines[0]["backend"] != "pagerduty" || lines[0]["vendor_key"] != "soar/impossible-travel/bob/alice/6ab9f1eb" {
 		t.Errorf("outbox = %v", lines)
+	}
+}
+
+// TestPagerDutyRoutesPerResponder: a responder with their own service is
+// paged, and resolved, through its routing key.
+func TestPagerDutyRoutesPerResponder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	keys := map[string][]string{}
+	v := newVendor(t, func(t *testing.T, r *http.Request, body []byte) {
+		m := decode(t, body)
+		mu.Lock()
+		defer mu.Unlock()
+		k := m["event_action"].(string)
+		keys[k] = append(keys[k], m["routing_key"].(string))
+	}, reply{202, nil, `{"status":"success","message":"Event processed","dedup_key":"x"}`})
+	cfg := map[string]any{"backend": "pagerduty", "pagerduty": map[string]any{"url": v.URL, "routing_keys": map[string]any{"alice": "pd_key_alice"}}}
+	sec := map[string]string{SecretPagerDutyRoutingKey: pdKey, "pd_key_alice": "ALICEKEY0123456789abcdef01234567"}
+	f.mustCall("send", cfg, sec, "k1", alicePage)
+	bob := alicePage
+	bob.Responder = "bob"
+	f.mustCall("send", cfg, sec, "k2", bob)
+	f.mustCall("resolve", cfg, sec, "k3", ResolveInput{DedupKey: alicePage.DedupKey})
+	expect(t, "trigger keys", keys["trigger"], []string{"ALICEKEY0123456789abcdef01234567", pdKey})
+	expect(t, "resolve keys", keys["resolve"], []string{"ALICEKEY0123456789abcdef01234567", pdKey})
+
+	delete(sec, SecretPagerDutyRoutingKey)
+	carol := alicePage
+	carol.Responder = "carol"
+	if _, err := f.call("send", cfg, sec, "k4", carol); err == nil || !strings.Contains(err.Message, "plugins.page.secrets.pagerduty_routing_key") {
+		t.Errorf("unrouted responder: err = %v", err)
 	}
 }
 
@@ -326,12 +358,12 @@ func TestOpsgenieCreateAndClose(t *testing.T) {
 		switch r.URL.Path {
 		case "/v2/alerts":
 			expect(t, "message", m["message"], alicePage.Summary)
-			expect(t, "alias", m["alias"], "soar/impossible-travel/bob/alice")
+			expect(t, "alias", m["alias"], "soar/impossible-travel/bob/alice/6ab9f1eb")
 			expect(t, "responders", m["responders"], []any{map[string]any{"type": "user", "username": "alice@example.com"}})
 			expect(t, "priority", m["priority"], "P1")
 			expect(t, "details", m["details"], map[string]any{"country": "BR", "kmh": "4200", "responder": "alice"})
-		case "/v2/alerts/soar/impossible-travel/bob/alice/close":
-			if r.URL.Query().Get("identifierType") != "alias" || r.URL.RawPath != "/v2/alerts/soar%2Fimpossible-travel%2Fbob%2Falice/close" {
+		case "/v2/alerts/soar/impossible-travel/bob/alice/6ab9f1eb/close":
+			if r.URL.Query().Get("identifierType") != "alias" || r.URL.RawPath != "/v2/alerts/soar%2Fimpossible-travel%2Fbob%2Falice%2F6ab9f1eb/close" {
 				t.Errorf("close URL %s", r.URL)
 			}
 			expect(t, "source", m["source"], "soar")
