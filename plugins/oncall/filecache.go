@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 )
 
 // fileCache keeps the parsed form of a data file and re-reads it when the
@@ -20,10 +19,16 @@ type fileCache[T any] struct {
 }
 
 type cached[T any] struct {
-	value   T
-	mod     time.Time
-	size    int64
-	lastErr string
+	value T
+	stamp stamp
+	// bad is the version that failed to parse, so it is not re-read on
+	// every call until it changes again.
+	bad stamp
+}
+
+type stamp struct {
+	mod  int64 // UnixNano
+	size int64
 }
 
 func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
@@ -36,9 +41,10 @@ func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
 		if cur != nil {
 			return cur.value, nil
 		}
-		return zero, fmt.Errorf("read %s: %w", path, statErr)
+		return zero, statErr
 	}
-	if cur != nil && cur.mod.Equal(fi.ModTime()) && cur.size == fi.Size() {
+	now := stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+	if cur != nil && (cur.stamp == now || cur.bad == now) {
 		return cur.value, nil
 	}
 	data, err := os.ReadFile(path)
@@ -51,7 +57,7 @@ func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
 			if c.files == nil {
 				c.files = map[string]*cached[T]{}
 			}
-			c.files[path] = &cached[T]{value: v, mod: fi.ModTime(), size: fi.Size()}
+			c.files[path] = &cached[T]{value: v, stamp: now}
 			return v, nil
 		}
 		err = fmt.Errorf("%s:%w", path, err)
@@ -59,9 +65,7 @@ func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
 	if cur == nil {
 		return zero, err
 	}
-	if msg := err.Error(); msg != cur.lastErr {
-		logger.Warn("data file changed but is invalid; keeping the previous version", "path", path, "error", msg)
-		cur.lastErr = msg
-	}
+	logger.Warn("data file changed but is invalid; keeping the previous version", "path", path, "error", err.Error())
+	cur.bad = now
 	return cur.value, nil
 }
