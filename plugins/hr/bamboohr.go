@@ -2,6 +2,7 @@ package hr
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -60,8 +61,9 @@ func newBambooHR(cfg *BambooHRConfig, call sdk.Call) (*bambooHR, error) {
 	}
 	// BambooHR's API key is the basic-auth user name; the password is
 	// ignored and documented as "x".
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":x"))
 	b.http = vendorHTTP{vendor: "BambooHR", setting: bambooSetting, client: httpClient,
-		auth: func(r *http.Request) { r.SetBasicAuth(key, "x") }}
+		header: http.Header{"Authorization": {auth}}, secrets: []string{key, auth}}
 	return b, nil
 }
 

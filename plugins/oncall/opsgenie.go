@@ -41,8 +41,8 @@ func newOpsgenie(cfg *OpsgenieConfig, call sdk.Call) (*opsgenie, error) {
 			o.base = strings.TrimRight(cfg.BaseURL, "/")
 		}
 	}
-	o.http = vendorHTTP{vendor: "Opsgenie", setting: opsgenieSetting, client: httpClient,
-		auth: func(r *http.Request) { r.Header.Set("Authorization", "GenieKey "+key) }}
+	o.http = vendorHTTP{vendor: "Opsgenie", setting: opsgenieSetting, client: httpClient, secrets: []string{key},
+		header: http.Header{"Authorization": {"GenieKey " + key}}}
 	return o, nil
 }
 

@@ -43,10 +43,11 @@ func newPagerDuty(cfg *PagerDutyConfig, call sdk.Call) (*pagerDuty, error) {
 			p.base = strings.TrimRight(cfg.BaseURL, "/")
 		}
 	}
-	p.http = vendorHTTP{vendor: "PagerDuty", setting: pagerDutySetting, client: httpClient, auth: func(r *http.Request) {
-		r.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
-		r.Header.Set("Authorization", "Token token="+token)
-	}}
+	p.http = vendorHTTP{vendor: "PagerDuty", setting: pagerDutySetting, client: httpClient, secrets: []string{token},
+		header: http.Header{
+			"Accept":        {"application/vnd.pagerduty+json;version=2"},
+			"Authorization": {"Token token=" + token},
+		}}
 	return p, nil
 }
 

@@ -134,6 +134,9 @@ func TestPagerDutyErrors(t *testing.T) {
 			t.Errorf("HTTP %d: %v, want %s", tt.fail, perr, tt.kind)
 			continue
 		}
+		if tt.kind == plugins.Retryable && strings.Contains(perr.Message, "retry after") && !strings.Contains(string(perr.Details), `"retry_after_seconds"`) {
+			t.Errorf("HTTP %d: details %s lack retry_after_seconds", tt.fail, perr.Details)
+		}
 		for _, w := range tt.wants {
 			if !strings.Contains(perr.Message, w) {
 				t.Errorf("HTTP %d: %q does not mention %q", tt.fail, perr.Message, w)
@@ -255,6 +258,9 @@ func TestOpsgenieErrors(t *testing.T) {
 		if perr == nil || perr.Kind != tt.kind {
 			t.Errorf("HTTP %d: %v, want %s", tt.fail, perr, tt.kind)
 			continue
+		}
+		if tt.kind == plugins.Retryable && strings.Contains(perr.Message, "retry after") && !strings.Contains(string(perr.Details), `"retry_after_seconds"`) {
+			t.Errorf("HTTP %d: details %s lack retry_after_seconds", tt.fail, perr.Details)
 		}
 		for _, w := range tt.wants {
 			if !strings.Contains(perr.Message, w) {
