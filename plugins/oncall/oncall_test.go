@@ -243,8 +243,10 @@ func TestExampleData(t *testing.T) {
 	s := server(t)
 	cfg := Config{File: "../../examples/data/oncall.yaml"}
 	for _, tt := range []struct{ input, want string }{
-		// Friday 2026-12-04 11:00 Berlin: EU day 333 → ben; secondary week 47 → finn.
-		{`{"policy":"soc-primary","at":"2026-12-04T10:00:00Z"}`, "1:ben|2:finn|3:tier2-lead-eu,tier2-lead-us"},
+		// Friday 2026-12-04 11:00 Berlin: EU day 333 → clara (sick in hr.yaml, so
+		// skip_if passes her over); secondary week 47 → finn.
+		{`{"policy":"soc-primary","at":"2026-12-04T10:00:00Z"}`, "1:clara|2:finn|3:tier2-lead-eu,tier2-lead-us"},
+		{`{"policy":"soc-primary","at":"2026-12-04T03:20:00Z"}`, "1:henry|2:finn|3:tier2-lead-eu,tier2-lead-us"},
 		{`{"schedule":"soc-primary","at":"2026-12-04T15:00:00Z"}`, "1:finn"},
 		{`{"schedule":"soc-primary","at":"2026-12-05T15:00:00Z"}`, "1:henry"},
 		{`{"schedule":"soc-primary","at":"2026-12-25T15:00:00Z"}`, "1:henry"},
