@@ -187,20 +187,38 @@ func (r *run) recordLocalActivities(ctx workflow.Context) {
 // execute runs the steps and, on any triage error, the fail-safe escalation.
 func (r *run) execute(ctx workflow.Context) {
 	sc := &scope{steps: r.state.Outputs, locals: map[string]any{}}
-	end, err := r.sequence(ctx, r.c.Steps, sc)
+	err := r.initVars(ctx, sc)
+	var end *ending
+	if err == nil {
+		end, err = r.sequence(ctx, r.c.Steps, sc)
+	}
 	switch {
 	case err != nil:
 		r.failsafe(ctx, err)
 	case end != nil:
 		r.result.Verdict, r.result.Reason = end.verdict, end.reason
 	case r.result.Escalation != nil:
-		r.result.Verdict = escalationVerdict(r.result.Escalation)
-		if r.result.Reason == "" {
-			r.result.Reason = "escalated by step"
+		e := r.result.Escalation
+		r.result.Verdict = escalationVerdict(e)
+		r.result.Reason = fmt.Sprintf("paged %d responder(s); nobody acknowledged", len(e.Paged))
+		if e.Acknowledged {
+			r.result.Reason = fmt.Sprintf("%s acknowledged at tier %d", e.By, e.Tier)
 		}
 	default:
 		r.result.Verdict, r.result.Reason = VerdictFinished, "reached the end of the playbook"
 	}
+}
+
+// initVars evaluates the playbook's top-level vars, in order, at the start.
+func (r *run) initVars(ctx workflow.Context, sc *scope) error {
+	for _, v := range r.c.Vars {
+		x, err := r.c.RenderValue(v.Value, r.activation(ctx, sc))
+		if err != nil {
+			return fmt.Errorf("vars.%s: %w", v.Name, err)
+		}
+		r.vars[v.Name] = x
+	}
+	return nil
 }
 
 func escalationVerdict(e *Escalation) string {

@@ -399,3 +399,26 @@ func TestAttachedAlertsAreCountedAndQueryable(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+func TestTopLevelVarsAndSet(t *testing.T) {
+	t.Parallel()
+	src := `name: t
+on: { type: x }
+vars:
+  nets: ["10.0.0.0/8"]
+  who: "${{ alert.user }}"
+steps:
+  - set:
+      internal: ${{ vars.nets.exists(n, cidr(n).containsIP(alert.ip)) }}
+  - id: decide
+    if: vars.internal
+    then:
+      - silence: "${{ vars.who }} is internal"
+  - finish: { verdict: external, reason: "${{ vars.who }}" }
+`
+	h := newHarness(t, socPlugins(nil))
+	res := h.run(t, input(t, "t.yaml", src, map[string]any{"user": "frank", "ip": "10.2.3.4"}))
+	if res.Verdict != workflows.VerdictSilenced || res.Reason != "frank is internal" {
+		t.Fatalf("%q %q %s", res.Verdict, res.Reason, res.Error)
+	}
+}
