@@ -78,6 +78,12 @@ people:
     travel:
       - {countries: [CA], from: 2026-10-31, until: 2026-11-01}
   - id: max
+    working_hours: &early {start: "07:00", end: "15:00", days: [mon-fri]}
+  - id: moritz
+    working_hours: *early
+  - id: mia
+    <<: {timezone: America/New_York}
+    working_hours: {<<: *early, days: [sat-sun]}
 `
 
 func TestStatusAtBoundaries(t *testing.T) {
@@ -120,6 +126,11 @@ func TestStatusAtBoundaries(t *testing.T) {
 		{"friday night shift into saturday", "nick", "2026-12-05T10:59:00Z", StatusWorking, "", ""},
 		{"saturday night is off", "nick", "2026-12-06T04:00:00Z", StatusOffDuty, "", ""},
 		{"by e-mail", "berta@example.COM", "2026-12-04T08:00:00Z", StatusWorking, "", ""},
+		// YAML anchors and merges.
+		{"anchored hours", "moritz", "2026-12-04T06:00:00Z", StatusWorking, "", ""},
+		{"merged hours, own days", "mia", "2026-12-05T12:00:00Z", StatusWorking, "", ""},
+		{"merged hours, own days, friday", "mia", "2026-12-04T12:00:00Z", StatusOffDuty, "", ""},
+		{"merged zone: 07:30 in Berlin is 01:30 in New York", "mia", "2026-12-05T06:30:00Z", StatusOffDuty, "", ""},
 	}
 	for _, tt := range tests {
 		var got Status

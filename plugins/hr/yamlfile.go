@@ -27,6 +27,9 @@ func errAt(n *yaml.Node, format string, args ...any) error {
 // rejecting keys that v has no `yaml` tag for: a misspelt "untill" must
 // fail loudly, not silently leave a leave period open-ended.
 func decodeStrict(n *yaml.Node, v any) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias // working_hours: *office
+	}
 	if n.Kind != yaml.MappingNode {
 		return errAt(n, "expected a mapping (key: value lines), found %s", kindName(n))
 	}
@@ -40,7 +43,7 @@ func decodeStrict(n *yaml.Node, v any) error {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		if !slices.Contains(known, k.Value) {
+		if k.Value != "<<" && !slices.Contains(known, k.Value) { // << merges an anchor
 			return errAt(k, "unknown field %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
 		}
 	}
