@@ -63,7 +63,7 @@ type Travel struct {
 
 // Leave is time off: sick, vacation, parental and so on.
 type Leave struct {
-	Kind  string `json:"kind" jsonschema:"description=sick, vacation, parental … (as HR records it)"`
+	Kind  string `json:"kind" jsonschema:"description=sick\\, vacation\\, parental … (as HR records it)"`
 	From  string `json:"from"`
 	Until string `json:"until"`
 	Note  string `json:"note,omitempty"`

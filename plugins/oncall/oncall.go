@@ -62,7 +62,7 @@ type Tier struct {
 type Who struct {
 	Policy   string `json:"policy" jsonschema:"description=The policy asked for; empty when a schedule was"`
 	Schedule string `json:"schedule" jsonschema:"description=The schedule asked for; empty when a policy was"`
-	At       string `json:"at" jsonschema:"description=The evaluated instant (RFC 3339, UTC)"`
+	At       string `json:"at" jsonschema:"description=The evaluated instant (RFC 3339\\, UTC)"`
 	Tiers    []Tier `json:"tiers"`
 }
 
