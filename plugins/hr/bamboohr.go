@@ -2,13 +2,16 @@ package hr
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
@@ -35,9 +38,27 @@ type bambooHR struct {
 	http  vendorHTTP
 	hours window
 	wh    WorkingHours
+	dirs  *directoryCache
+	key   string
 }
 
-func newBambooHR(cfg *BambooHRConfig, call sdk.Call) (*bambooHR, error) {
+// directoryTTL bounds how stale the cached employee directory may be. An
+// escalation asks hr.status for every responder it considers; the
+// directory changes far more slowly than that.
+const directoryTTL = 5 * time.Minute
+
+// directoryCache keeps the last directory per API base and key.
+type directoryCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedDirectory
+}
+
+type cachedDirectory struct {
+	dir     bambooDirectory
+	fetched time.Time
+}
+
+func newBambooHR(cfg *BambooHRConfig, call sdk.Call, dirs *directoryCache) (*bambooHR, error) {
 	if cfg == nil || (cfg.Company == "" && cfg.BaseURL == "") {
 		return nil, plugins.Errorf(plugins.Permanent, "hr backend bamboohr needs plugins.hr.config.bamboohr.company (the acme of acme.bamboohr.com)")
 	}
@@ -45,7 +66,7 @@ func newBambooHR(cfg *BambooHRConfig, call sdk.Call) (*bambooHR, error) {
 	if key == "" {
 		return nil, plugins.Errorf(plugins.Permanent, "hr backend bamboohr needs the API key: set %s", bambooSetting)
 	}
-	b := &bambooHR{cfg: *cfg, base: strings.TrimRight(cfg.BaseURL, "/"), wh: DefaultWorkingHours}
+	b := &bambooHR{cfg: *cfg, base: strings.TrimRight(cfg.BaseURL, "/"), wh: DefaultWorkingHours, dirs: dirs, key: key}
 	if b.base == "" {
 		b.base = "https://" + url.PathEscape(cfg.Company) + ".bamboohr.com"
 	}
@@ -105,9 +126,31 @@ func field(e map[string]any, key string) string {
 	}
 }
 
-func (b *bambooHR) employee(ctx context.Context, user string) (Person, error) {
+func (b *bambooHR) directory(ctx context.Context) (bambooDirectory, error) {
+	sum := sha256.Sum256([]byte(b.key))
+	cacheKey := b.base + "\x00" + hex.EncodeToString(sum[:])
+	b.dirs.mu.Lock()
+	c, ok := b.dirs.entries[cacheKey]
+	b.dirs.mu.Unlock()
+	if ok && time.Since(c.fetched) < directoryTTL {
+		return c.dir, nil
+	}
 	var dir bambooDirectory
 	if err := b.http.getJSON(ctx, b.base+"/api/v1/employees/directory", &dir); err != nil {
+		return dir, err
+	}
+	b.dirs.mu.Lock()
+	if b.dirs.entries == nil {
+		b.dirs.entries = map[string]cachedDirectory{}
+	}
+	b.dirs.entries[cacheKey] = cachedDirectory{dir: dir, fetched: time.Now()}
+	b.dirs.mu.Unlock()
+	return dir, nil
+}
+
+func (b *bambooHR) employee(ctx context.Context, user string) (Person, error) {
+	dir, err := b.directory(ctx)
+	if err != nil {
 		return Person{}, err
 	}
 	for _, e := range dir.Employees {

@@ -105,7 +105,6 @@ const (
 
 func TestBambooHRStatus(t *testing.T) {
 	t.Parallel()
-	s := server(t)
 	for _, tt := range []struct {
 		name, whosOut, reqs, status, leave string
 		calls                              int
@@ -118,8 +117,9 @@ func TestBambooHRStatus(t *testing.T) {
 		fake := &fakeBambooHR{t: t, key: "k3y", day: "2026-12-04", whosOut: tt.whosOut, reqs: tt.reqs}
 		srv := httptest.NewServer(fake)
 		var got Status
-		// 11:00 in Berlin, where Alice's directory location puts her.
-		perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
+		// 11:00 in Berlin, where Alice's directory location puts her. A new
+		// plugin each time: the request count must not depend on its cache.
+		perr := invoke(t, server(t), bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
 			`{"user":"alice","at":"2026-12-04T10:00:00Z"}`, &got)
 		srv.Close()
 		if perr != nil {
@@ -145,14 +145,22 @@ func TestBambooHRPerson(t *testing.T) {
 	fake := &fakeBambooHR{t: t, key: "k3y", whosOut: `[]`} // day unchecked: person asks about today
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
+	s := server(t)
 	var p Person
 	// Bob's id is a JSON number in this answer; the match is by e-mail.
-	perr := invoke(t, server(t), bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"BOB@example.com"}`, &p)
+	perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"BOB@example.com"}`, &p)
 	if perr != nil {
 		t.Fatal(perr)
 	}
 	if p.ID != "124" || p.Name != "Bob Brown" || p.Timezone != "America/New_York" || p.WorkingHours.Start != "09:00" {
 		t.Errorf("person = %+v", p)
+	}
+	// The directory is cached: a second call only asks who is out.
+	if perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"alice"}`, &p); perr != nil {
+		t.Fatal(perr)
+	}
+	if want := "/api/v1/employees/directory /api/v1/time_off/whos_out /api/v1/time_off/whos_out"; strings.Join(fake.paths, " ") != want {
+		t.Errorf("requests %v, want %s", fake.paths, want)
 	}
 }
 

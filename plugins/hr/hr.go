@@ -114,7 +114,7 @@ type backend interface {
 
 // Plugin returns the hr plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	h := &hrPlugin{files: &fileCache[*directory]{parse: parseDirectory}}
+	h := &hrPlugin{files: &fileCache[*directory]{parse: parseDirectory}, dirs: &directoryCache{}}
 	return &sdk.Plugin{
 		Name:        "hr",
 		Version:     Version,
@@ -133,6 +133,7 @@ func Plugin() *sdk.Plugin {
 
 type hrPlugin struct {
 	files *fileCache[*directory]
+	dirs  *directoryCache
 }
 
 func (h *hrPlugin) backend(call sdk.Call) (backend, error) {
@@ -147,7 +148,7 @@ func (h *hrPlugin) backend(call sdk.Call) (backend, error) {
 		}
 		return &fileBackend{path: cfg.File, files: h.files}, nil
 	case "bamboohr":
-		return newBambooHR(cfg.BambooHR, call)
+		return newBambooHR(cfg.BambooHR, call, h.dirs)
 	default:
 		return nil, plugins.Errorf(plugins.Permanent, "unknown hr backend %q (file or bamboohr)", cfg.Backend)
 	}
