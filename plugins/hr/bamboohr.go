@@ -66,7 +66,7 @@ func newBambooHR(cfg *BambooHRConfig, call sdk.Call, dirs *directoryCache) (*bam
 	if key == "" {
 		return nil, plugins.Errorf(plugins.Permanent, "hr backend bamboohr needs the API key: set %s", bambooSetting)
 	}
-	b := &bambooHR{cfg: *cfg, base: strings.TrimRight(cfg.BaseURL, "/"), wh: DefaultWorkingHours, dirs: dirs, key: key}
+	b := &bambooHR{cfg: *cfg, base: strings.TrimRight(cfg.BaseURL, "/"), wh: defaultWorkingHours(), dirs: dirs, key: key}
 	if b.base == "" {
 		b.base = "https://" + url.PathEscape(cfg.Company) + ".bamboohr.com"
 	}

@@ -102,9 +102,11 @@ var (
 	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
-// DefaultWorkingHours apply when neither the person nor the file's
+// defaultWorkingHours apply when neither the person nor the file's
 // defaults say otherwise.
-var DefaultWorkingHours = WorkingHours{Start: "09:00", End: "17:00", Days: []string{"mon", "tue", "wed", "thu", "fri"}}
+func defaultWorkingHours() WorkingHours {
+	return WorkingHours{Start: "09:00", End: "17:00", Days: []string{"mon", "tue", "wed", "thu", "fri"}}
+}
 
 func parseDirectory(data []byte) (*directory, error) {
 	root, err := parseYAMLFile(data)
@@ -115,7 +117,7 @@ func parseDirectory(data []byte) (*directory, error) {
 	if err := decodeStrict(root, &doc); err != nil {
 		return nil, err
 	}
-	defZone, defHours := time.UTC, DefaultWorkingHours
+	defZone, defHours := time.UTC, defaultWorkingHours()
 	if doc.Defaults.Kind != 0 {
 		var d fileDefaults
 		if err := decodeStrict(&doc.Defaults, &d); err != nil {
@@ -242,19 +244,14 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 		}
 	}
 	p.Timezone = p.loc.String()
-	hoursNode := &fp.WorkingHours
-	if fp.WorkingHours.Kind == 0 {
-		hoursNode = nil
-	}
 	var err error
-	if hoursNode != nil {
-		if p.WorkingHours, p.hours, err = parseHours(hoursNode); err != nil {
+	if fp.WorkingHours.Kind != 0 {
+		if p.WorkingHours, p.hours, err = parseHours(&fp.WorkingHours); err != nil {
 			return nil, nil, err
 		}
 	} else {
 		p.WorkingHours = defHours
-		p.hours, err = hoursWindow(defHours)
-		if err != nil {
+		if p.hours, err = hoursWindow(defHours); err != nil {
 			return nil, nil, errAt(n, "default working hours: %v", err)
 		}
 	}

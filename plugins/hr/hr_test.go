@@ -164,7 +164,7 @@ func TestStatusFields(t *testing.T) {
 		User: "berta", Name: "berta", Status: StatusSick, Timezone: "Europe/Berlin", LocalTime: "2026-10-24T12:00:00+02:00",
 		Travel:       &Travel{Countries: []string{"GB", "IE"}, From: "2026-10-22T18:30", Until: "2026-10-27T12:00:00+01:00"},
 		Leave:        &Leave{Kind: "sick", From: "2026-10-24", Until: "2026-10-25"},
-		WorkingHours: DefaultWorkingHours, Manager: "max",
+		WorkingHours: defaultWorkingHours(), Manager: "max",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
