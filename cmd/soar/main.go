@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newWorkerCmd(),
 		newServeCmd(),
 		newSetupCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
