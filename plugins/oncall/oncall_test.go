@@ -403,3 +403,34 @@ func TestOutputsMatchSchemas(t *testing.T) {
 		}
 	}
 }
+
+// TestTurnFarAhead checks the calendar arithmetic far from the start, where
+// many DST changes lie in between, against counting handoffs one by one.
+func TestTurnFarAhead(t *testing.T) {
+	t.Parallel()
+	for _, zone := range []string{"Europe/Berlin", "America/New_York", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, days := range []int{1, 3, 7, 14} {
+			l := layer{loc: loc, start: time.Date(2026, 1, 5, 9, 30, 0, 0, loc), days: days, users: []string{"a"}}
+			at := time.Date(2036, 7, 1, 12, 0, 0, 0, time.UTC)
+			var want int64
+			for !time.Date(2026, 1, 5+int(want+1)*days, 9, 30, 0, 0, loc).After(at) {
+				want++
+			}
+			if got := l.turn(at); got != want {
+				t.Errorf("%s every %d days: turn %d, want %d", zone, days, got, want)
+			}
+			// Exactly at a handoff the new turn has begun.
+			h := time.Date(2026, 1, 5+int(want)*days, 9, 30, 0, 0, loc)
+			if got := l.turn(h); got != want {
+				t.Errorf("%s every %d days at handoff %s: turn %d, want %d", zone, days, h, got, want)
+			}
+			if got := l.turn(h.Add(-time.Second)); got != want-1 {
+				t.Errorf("%s every %d days before handoff: turn %d, want %d", zone, days, got, want-1)
+			}
+		}
+	}
+}
