@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -13,8 +14,14 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -71,6 +78,15 @@ type PluginConfig struct {
 	// win over SecretEnv, are handed to the plugin on every call, are never
 	// marshalled, and are redacted from the host's log.
 	Secrets map[string]string `yaml:"-" json:"-"`
+
+	// configAt is where Config was written, when it came from a file, so
+	// that CheckPluginConfigs can point at the offending line.
+	configAt *configOrigin
+}
+
+type configOrigin struct {
+	file string
+	node *yaml.Node
 }
 
 // RestartPolicy bounds how often a crashed plugin is restarted.
@@ -421,6 +437,7 @@ func (l *configLoader) plugin(name string, n *yaml.Node) PluginConfig {
 			}
 			if l.decode(v, field+".config", &pc.Config) {
 				resolvePaths(pc.Config, l.abs)
+				pc.configAt = &configOrigin{file: l.path, node: v}
 			}
 		},
 		"secret_env": func(_, v *yaml.Node) { l.decode(v, field+".secret_env", &pc.SecretEnv) },
@@ -645,4 +662,126 @@ func discoverDir(dir string, found map[string]source) error {
 		found[name] = source{name: name, kind: "dir", path: path}
 	}
 	return nil
+}
+
+// CheckPluginConfigs validates each plugin's config against the config
+// schema in its manifest and reports every problem at once, located in the
+// config file when the config came from one:
+//
+//	soar.yaml:52:16: plugins.page.config.backend: value must be one of 'file', 'pagerduty', …
+//
+// The plugin checks its config on every call anyway; this lets a host
+// refuse a bad config at start-up, where it is cheap to fix.
+func (c Config) CheckPluginConfigs(manifests []Manifest) error {
+	var errs []error
+	for _, m := range manifests {
+		pc, ok := c.Plugins[m.Name]
+		if !ok || len(pc.Config) == 0 || len(m.Config) == 0 {
+			continue
+		}
+		schema, err := compileConfigSchema(m.Name, m.Config)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		doc, err := json.Marshal(pc.Config)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plugins.%s.config: %w", m.Name, err))
+			continue
+		}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plugins.%s.config: %w", m.Name, err))
+			continue
+		}
+		verr := schema.Validate(inst)
+		var ve *jsonschema.ValidationError
+		if verr == nil {
+			continue
+		}
+		if !errors.As(verr, &ve) {
+			errs = append(errs, fmt.Errorf("plugins.%s.config: %w", m.Name, verr))
+			continue
+		}
+		for _, leaf := range schemaLeaves(ve) {
+			field := "plugins." + m.Name + ".config"
+			for _, t := range leaf.InstanceLocation {
+				field += "." + t
+			}
+			msg := field + ": " + leaf.ErrorKind.LocalizedString(schemaPrinter)
+			if pc.configAt != nil {
+				loc, key := leaf.InstanceLocation, false
+				if k, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok && len(k.Properties) > 0 {
+					// Point at the unknown setting itself.
+					loc, key = append(slices.Clip(loc), k.Properties[0]), true
+				}
+				n := nodeAt(pc.configAt.node, loc, key)
+				msg = fmt.Sprintf("%s:%d:%d: %s", pc.configAt.file, n.Line, n.Column, msg)
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var schemaPrinter = message.NewPrinter(language.English)
+
+func compileConfigSchema(plugin string, schema json.RawMessage) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: config schema: %w", plugin, err)
+	}
+	c := jsonschema.NewCompiler()
+	url := "mem:///" + plugin + ".config.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("plugin %s: config schema: %w", plugin, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: config schema: %w", plugin, err)
+	}
+	return s, nil
+}
+
+// schemaLeaves are the errors that say which value failed and why; the
+// inner nodes only say that something below them did.
+func schemaLeaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, schemaLeaves(c)...)
+	}
+	return out
+}
+
+// nodeAt follows a JSON pointer's tokens through a YAML node, stopping at
+// the deepest node that exists (a missing property points at its parent).
+// With keyLast, the last token's mapping key is returned instead of its
+// value.
+func nodeAt(n *yaml.Node, tokens []string, keyLast bool) *yaml.Node {
+	for j, t := range tokens {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == t {
+					next = n.Content[i+1]
+					if keyLast && j == len(tokens)-1 {
+						next = n.Content[i]
+					}
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
 }

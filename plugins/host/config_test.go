@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soar-dev/soar/playbooks"
 	"github.com/soar-dev/soar/plugins/host"
 )
 
@@ -146,5 +147,51 @@ func TestSecretsReachPluginAndAreRedacted(t *testing.T) {
 	waitFor(t, func() bool { return strings.Count(logs.String(), "leaking [redacted]") >= 3 })
 	if strings.Contains(logs.String(), "tok-0123456789-secret") {
 		t.Errorf("host log shows the secret:\n%s", logs.String())
+	}
+}
+
+func TestCheckPluginConfigsPointsAtTheLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "soar.yaml")
+	writeFile(t, path, `plugins:
+  page:
+    config:
+      backend: pagerdutty
+      slack: {mode: robot}
+      retries: [1, "two"]
+      extra: true
+  other:
+    config: {anything: 1}
+`, 0o644)
+	var cfg host.Config
+	if err := host.LoadConfigFile(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Plugins["direct"] = host.PluginConfig{Config: map[string]any{"backend": 7}}
+	schema := json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{
+		"backend":{"type":"string","enum":["file","pagerduty"]},
+		"slack":{"type":"object","properties":{"mode":{"enum":["webhook","bot"]}}},
+		"retries":{"type":"array","items":{"type":"integer"}}}}`)
+	err := cfg.CheckPluginConfigs([]host.Manifest{
+		{PluginSpec: playbooks.PluginSpec{Name: "page"}, Config: schema},
+		{PluginSpec: playbooks.PluginSpec{Name: "direct"}, Config: schema},
+		{PluginSpec: playbooks.PluginSpec{Name: "other"}}, // takes no config schema: not checked
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		path + ":4:16: plugins.page.config.backend: value must be one of 'file', 'pagerduty'",
+		path + ":5:21: plugins.page.config.slack.mode: value must be one of 'webhook', 'bot'",
+		path + ":6:20: plugins.page.config.retries.1: got string, want integer",
+		path + ":7:7: plugins.page.config: additional properties 'extra' not allowed",
+		"plugins.direct.config.backend: got number, want string",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "other") {
+		t.Errorf("checked a plugin without a schema:\n%v", err)
 	}
 }
