@@ -239,8 +239,7 @@ func (a *auditor) health(_ context.Context, call sdk.Call) error {
 	if cfg.SplunkHEC.URL != "" && call.Secrets[SecretSplunkHECToken] == "" {
 		return plugins.Errorf(plugins.Permanent, "splunk_hec.url is set but secret %s is not: set plugins.audit.secrets.%s", SecretSplunkHECToken, SecretSplunkHECToken)
 	}
-	_, _, err = a.journal(cfg.LogFile).Lookup("audit", "")
-	return err
+	return a.journal(cfg.LogFile).Check()
 }
 
 // recordID is stable for an idempotency key.

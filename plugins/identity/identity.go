@@ -215,8 +215,7 @@ func (c *containment) health(_ context.Context, call sdk.Call) error {
 			return err
 		}
 	}
-	_, _, err = c.journal(cfg.LogFile).Lookup("identity", "")
-	return err
+	return c.journal(cfg.LogFile).Check()
 }
 
 func entryID(key string, now time.Time) string {

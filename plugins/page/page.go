@@ -347,8 +347,7 @@ func (p *pager) health(_ context.Context, call sdk.Call) error {
 	if _, err := p.backend(cfg, cfg.Backend, call.Secrets); err != nil {
 		return err
 	}
-	_, _, err = p.journal(cfg.OutboxFile).Lookup("page", "")
-	return err
+	return p.journal(cfg.OutboxFile).Check()
 }
 
 // backend is one way of delivering pages.

@@ -95,6 +95,39 @@ func (j *Journal) Lookup(typ, key string) (json.RawMessage, bool, error) {
 	return line, ok && key != "", err
 }
 
+// Check reports whether the journal could be appended to, without
+// creating anything: the file, if it exists, must open for appending, and
+// otherwise its nearest existing ancestor must be a writable directory.
+func (j *Journal) Check() error {
+	if _, err := os.Stat(j.path); err == nil {
+		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", j.path, err)
+		}
+		return f.Close()
+	}
+	dir := filepath.Dir(j.path)
+	for {
+		info, err := os.Stat(dir)
+		switch {
+		case err == nil && !info.IsDir():
+			return fmt.Errorf("journal %s: %s is not a directory", j.path, dir)
+		case err == nil:
+			if err := writable(dir); err != nil {
+				return fmt.Errorf("journal %s: directory %s is not writable: %w", j.path, dir, err)
+			}
+			return nil
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("journal %s: %w", j.path, err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("journal %s: no existing directory above it", j.path)
+		}
+		dir = parent
+	}
+}
+
 // Scan calls fn with every complete line of type typ, oldest first.
 func (j *Journal) Scan(typ string, fn func(line json.RawMessage) error) error {
 	f, err := os.Open(j.path)

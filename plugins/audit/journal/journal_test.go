@@ -95,3 +95,27 @@ func TestConcurrentOnceActsOnce(t *testing.T) {
 		t.Errorf("fn ran %d times, want 1", calls)
 	}
 }
+
+func TestCheckCreatesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := New(filepath.Join(dir, "a", "b", "j.jsonl")).Check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Check created %s/a (%v)", dir, err)
+	}
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := New(filepath.Join(file, "j.jsonl")).Check(); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("journal under a file: %v", err)
+	}
+	if _, err := New(file).Append(rec{Type: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := New(file).Check(); err != nil {
+		t.Errorf("existing file: %v", err)
+	}
+}

@@ -16,3 +16,8 @@ func lockFile(f *os.File) error {
 		}
 	}
 }
+
+// writable reports whether this process may create files in dir.
+func writable(dir string) error {
+	return syscall.Access(dir, 2 /* W_OK */)
+}
