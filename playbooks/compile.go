@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -37,7 +38,11 @@ func Compile(pb *Playbook, env *Env, cat Catalog) (*Compiled, ErrorList) {
 	out := &Compiled{Playbook: pb, Hash: Hash(pb.Source), env: env, programs: make(map[*Expr]cel.Program, len(c.checked))}
 	var errs ErrorList
 	for x, ck := range c.checked {
-		prg, err := ck.env.Program(ck.ast, cel.CostLimit(env.costLimit), cel.EvalOptions(cel.OptOptimize))
+		opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+		if !boundedCost(ck) {
+			opts = append(opts, cel.CostLimit(env.costLimit))
+		}
+		prg, err := ck.env.Program(ck.ast, opts...)
 		if err != nil {
 			errs.add(x.Pos, "compile %q: %v", x.Source, err)
 			continue
@@ -49,6 +54,30 @@ func Compile(pb *Playbook, env *Env, cat Catalog) (*Compiled, ErrorList) {
 	}
 	return out, nil
 }
+
+// boundedCost reports whether an expression's work is bounded by the size
+// of its inputs. Without comprehensions (exists, all, map, filter …) or
+// generators like lists.range, evaluation is linear in what the expression
+// reads, and everything it reads travels in a Temporal payload of at most
+// 2 MiB. Those expressions — most conditions — run without cost tracking,
+// which costs a third of their evaluation time; the rest keep the limit.
+func boundedCost(ck *checked) bool {
+	root := celast.NavigateAST(ck.ast.NativeRep())
+	for _, n := range celast.MatchDescendants(root, celast.AllMatcher()) {
+		switch n.Kind() {
+		case celast.ComprehensionKind:
+			return false
+		case celast.CallKind:
+			if generators[n.AsCall().FunctionName()] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// generators are functions whose output size is not bounded by their input's.
+var generators = map[string]bool{"lists.range": true, "range": true, "repeat": true, "format": true}
 
 // Hash is the sha256 of a playbook source, in hex.
 func Hash(src []byte) string {

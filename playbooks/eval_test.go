@@ -107,6 +107,11 @@ func TestCostLimit(t *testing.T) {
 	if !errors.Is(err, playbooks.ErrCostLimit) || !strings.Contains(err.Error(), "1000") {
 		t.Fatalf("got %v, want ErrCostLimit naming the limit", err)
 	}
+	// A generator without a comprehension is still limited.
+	gen, tmpl := compileSummary(t, env, "${{ lists.range(100000).size() }}")
+	if _, err := gen.Render(tmpl, &playbooks.Activation{Alert: map[string]any{}}); !errors.Is(err, playbooks.ErrCostLimit) {
+		t.Fatalf("lists.range without a comprehension: got %v, want ErrCostLimit", err)
+	}
 	cheap, tmpl := compileSummary(t, env, "${{ lists.range(10).size() }}")
 	if _, err := cheap.Render(tmpl, &playbooks.Activation{Alert: map[string]any{}}); err != nil {
 		t.Fatalf("cheap expression failed under the limit: %v", err)
