@@ -122,7 +122,8 @@ type checked struct {
 type reference struct {
 	root     string // "steps" or "vars"
 	name     string
-	field    string // steps.<name>.<field>, when written that way
+	field    string   // steps.<name>.<field>, when written that way
+	path     []string // the fields selected below steps.<name>; "[]" for an index
 	pos      Pos
 	testOnly bool // inside has(): asks whether it is set, so need not be
 }
@@ -180,11 +181,9 @@ func refsOf(a *cel.Ast, x *Expr) []reference {
 		if n.Kind() == celast.SelectKind && n.AsSelect().IsTestOnly() {
 			r.testOnly = true
 		}
-		if parent, ok := n.Parent(); ok && parent.Kind() == celast.SelectKind {
-			r.field = parent.AsSelect().FieldName()
-			if parent.AsSelect().IsTestOnly() {
-				r.field = "" // has(steps.x.f) may ask about a field that is absent
-			}
+		r.path = selectPath(n)
+		if len(r.path) > 0 && r.path[0] != "[]" {
+			r.field = r.path[0]
 		}
 		out = append(out, r)
 	}
@@ -201,6 +200,32 @@ func refsOf(a *cel.Ast, x *Expr) []reference {
 		out[i].testOnly = out[i].testOnly || guarded[out[i].root+"."+out[i].name]
 	}
 	return out
+}
+
+// selectPath follows the selections and indexes applied to n, outwards:
+// for steps.hr.travel.countries[0] from steps.hr it is travel, countries, [].
+// It stops at has(): a presence test may name a field that is absent.
+func selectPath(n celast.NavigableExpr) []string {
+	var path []string
+	for {
+		parent, ok := n.Parent()
+		if !ok {
+			return path
+		}
+		switch {
+		case parent.Kind() == celast.SelectKind:
+			if parent.AsSelect().IsTestOnly() {
+				return path
+			}
+			path = append(path, parent.AsSelect().FieldName())
+		case parent.Kind() == celast.CallKind && parent.AsCall().FunctionName() == operators.Index &&
+			len(parent.AsCall().Args()) == 2 && parent.AsCall().Args()[0].ID() == n.ID():
+			path = append(path, "[]")
+		default:
+			return path
+		}
+		n = parent
+	}
 }
 
 // rootSelect matches steps.name, steps["name"], vars.name and vars["name"].

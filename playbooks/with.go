@@ -18,7 +18,7 @@ import (
 // properties.
 type actionSchemas struct {
 	input   *jsonschema.Schema
-	outputs []string // top-level output properties, when the schema lists them
+	output map[string]any // the output schema, for checking output fields
 	err     error
 }
 
@@ -160,11 +160,38 @@ func (c *checker) outputField(r reference, target *Step) {
 	if !ok {
 		return
 	}
-	outs := c.schemasFor(u.Plugin+"."+u.Action, action).outputs
-	if len(outs) == 0 || slices.Contains(outs, r.field) {
-		return
+	sch := c.schemasFor(u.Plugin+"."+u.Action, action)
+	if bad, at, known := missingField(sch.output, r.path); bad != "" {
+		c.errs.add(r.pos, "steps.%s.%s: %s.%s has no output %q%s", r.name, strings.Join(r.path[:at+1], "."), u.Plugin, u.Action,
+			strings.Join(r.path[:at+1], "."), didYouMean(bad, known))
 	}
-	c.errs.add(r.pos, "steps.%s.%s: %s.%s has no output %q%s", r.name, r.field, u.Plugin, u.Action, r.field, didYouMean(r.field, outs))
+}
+
+// missingField walks an output schema along path and returns the first
+// field the schema says cannot be there, its index, and the fields that can.
+// Where the schema does not list properties, anything goes.
+func missingField(schema map[string]any, path []string) (string, int, []string) {
+	node := schema
+	for i, field := range path {
+		if field == "[]" {
+			items, ok := node["items"].(map[string]any)
+			if !ok {
+				return "", 0, nil
+			}
+			node = items
+			continue
+		}
+		props, ok := node["properties"].(map[string]any)
+		if !ok || len(props) == 0 {
+			return "", 0, nil
+		}
+		next, ok := props[field].(map[string]any)
+		if !ok {
+			return field, i, slices.Sorted(maps.Keys(props))
+		}
+		node = next
+	}
+	return "", 0, nil
 }
 
 // builtinOutputs are the outputs of steps that are not plugin calls.
@@ -183,11 +210,8 @@ func (c *checker) schemasFor(name string, a ActionSpec) *actionSchemas {
 	if len(bytes.TrimSpace(a.Input)) > 0 {
 		s.input, s.err = compileSchema(name, a.Input)
 	}
-	var out struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-	}
-	if len(a.Output) > 0 && json.Unmarshal(a.Output, &out) == nil {
-		s.outputs = slices.Sorted(maps.Keys(out.Properties))
+	if len(a.Output) > 0 {
+		_ = json.Unmarshal(a.Output, &s.output) // an unreadable schema checks nothing
 	}
 	return s
 }
