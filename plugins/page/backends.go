@@ -34,8 +34,12 @@ func (b *fileBackend) send(_ context.Context, d *delivery) error {
 	return nil
 }
 
-func (b *fileBackend) resolve(_ context.Context, d *delivery) error {
-	fmt.Fprintf(b.console, "RESOLVED → %s: %s (dedup %s, delivery %s)\n", d.Responder, d.Summary, d.DedupKey, d.DeliveryID)
+func (b *fileBackend) update(_ context.Context, d *delivery, u update) error {
+	what := "RESOLVED"
+	if u.Type == eventAcknowledge {
+		what = "ACKNOWLEDGED by " + or(u.By, "someone")
+	}
+	fmt.Fprintf(b.console, "%s → %s: %s (dedup %s, delivery %s)\n", what, d.Responder, d.Summary, d.DedupKey, d.DeliveryID)
 	return nil
 }
 
@@ -125,15 +129,15 @@ func (b *pagerDutyBackend) send(ctx context.Context, d *delivery) error {
 	return nil
 }
 
-// resolve uses the routing key the page went through: PagerDuty drops a
-// resolve sent through any other.
-func (b *pagerDutyBackend) resolve(ctx context.Context, d *delivery) error {
+// update uses the routing key the page went through: PagerDuty drops an
+// acknowledge or resolve sent through any other.
+func (b *pagerDutyBackend) update(ctx context.Context, d *delivery, u update) error {
 	name := or(d.Route, SecretPagerDutyRoutingKey)
 	key := b.secrets[name]
 	if key == "" {
-		return plugins.Errorf(plugins.Permanent, "page backend pagerduty cannot resolve %s: secret %s is not configured; set plugins.page.secrets.%s", d.DeliveryID, name, name)
+		return plugins.Errorf(plugins.Permanent, "page backend pagerduty cannot %s %s: secret %s is not configured; set plugins.page.secrets.%s", u.Type, d.DeliveryID, name, name)
 	}
-	_, err := b.post(ctx, name, pdEvent{RoutingKey: key, EventAction: "resolve", DedupKey: d.VendorKey})
+	_, err := b.post(ctx, name, pdEvent{RoutingKey: key, EventAction: u.Type, DedupKey: d.VendorKey})
 	return err
 }
 
@@ -221,9 +225,14 @@ func (b *opsgenieBackend) send(ctx context.Context, d *delivery) error {
 	return nil
 }
 
-func (b *opsgenieBackend) resolve(ctx context.Context, d *delivery) error {
-	u := b.api + "/v2/alerts/" + url.PathEscape(truncate(d.VendorKey, 512)) + "/close?identifierType=alias"
-	_, err := b.do(ctx, u, ogClose{Source: b.source, Note: "resolved by soar"})
+// update acknowledges or closes the alert by alias.
+func (b *opsgenieBackend) update(ctx context.Context, d *delivery, u update) error {
+	verb, note := "close", "resolved by soar"
+	if u.Type == eventAcknowledge {
+		verb, note = "acknowledge", "acknowledged in soar by "+or(u.By, "someone")
+	}
+	target := b.api + "/v2/alerts/" + url.PathEscape(truncate(d.VendorKey, 512)) + "/" + verb + "?identifierType=alias"
+	_, err := b.do(ctx, target, ogClose{Source: b.source, Note: note})
 	return err
 }
 
@@ -300,9 +309,12 @@ func (b *slackBackend) send(ctx context.Context, d *delivery) error {
 	return nil
 }
 
-// resolve replies in the page's thread (bot) or posts a follow-up (webhook).
-func (b *slackBackend) resolve(ctx context.Context, d *delivery) error {
+// update replies in the page's thread (bot) or posts a follow-up (webhook).
+func (b *slackBackend) update(ctx context.Context, d *delivery, u update) error {
 	text := fmt.Sprintf(":white_check_mark: Resolved: %s (paged %s)", slackEscape(d.Summary), b.mention(d.Responder))
+	if u.Type == eventAcknowledge {
+		text = fmt.Sprintf(":eyes: Acknowledged by %s: %s", b.mention(or(u.By, "someone")), slackEscape(d.Summary))
+	}
 	if b.mode == "bot" && d.TS != "" {
 		_, err := b.postMessage(ctx, slackMessage{Channel: or(d.Channel, b.channel), Text: text, ThreadTS: d.TS})
 		return err
@@ -379,7 +391,8 @@ type webhookBackend struct {
 
 // WebhookEvent is the body of a webhook delivery.
 type WebhookEvent struct {
-	Event          string         `json:"event"` // trigger or resolve
+	Event          string         `json:"event"` // trigger, acknowledge or resolve
+	By             string         `json:"by,omitempty"`
 	DeliveryID     string         `json:"delivery_id"`
 	IdempotencyKey string         `json:"idempotency_key,omitempty"`
 	Responder      string         `json:"responder"`
@@ -409,21 +422,21 @@ func Sign(key []byte, timestamp int64, body []byte) string {
 
 func (b *webhookBackend) send(ctx context.Context, d *delivery) error {
 	d.DeliveryID = deliveryID("webhook", d.IdempotencyKey)
-	return b.post(ctx, "trigger", d, d.IdempotencyKey)
+	return b.post(ctx, "trigger", d, d.IdempotencyKey, "")
 }
 
-func (b *webhookBackend) resolve(ctx context.Context, d *delivery) error {
+func (b *webhookBackend) update(ctx context.Context, d *delivery, u update) error {
 	key := ""
 	if d.IdempotencyKey != "" {
-		key = d.IdempotencyKey + "/resolve"
+		key = d.IdempotencyKey + "/" + u.Type
 	}
-	return b.post(ctx, "resolve", d, key)
+	return b.post(ctx, u.Type, d, key, u.By)
 }
 
-func (b *webhookBackend) post(ctx context.Context, event string, d *delivery, key string) error {
+func (b *webhookBackend) post(ctx context.Context, event string, d *delivery, key, by string) error {
 	now := b.now()
 	body, err := json.Marshal(WebhookEvent{
-		Event: event, DeliveryID: d.DeliveryID, IdempotencyKey: key, Responder: d.Responder,
+		Event: event, By: by, DeliveryID: d.DeliveryID, IdempotencyKey: key, Responder: d.Responder,
 		Summary: d.Summary, Severity: d.Severity, Details: d.Details, Links: d.Links, DedupKey: d.DedupKey,
 		SentAt: now.UTC(),
 	})

@@ -1,5 +1,5 @@
-// Package page is the built-in paging plugin: `send` pages one responder,
-// `resolve` closes every page sent under a dedup key.
+// Package page is the built-in paging plugin: `send` pages one responder;
+// `acknowledge` and `resolve` update every page sent under a dedup key.
 //
 // The default backend needs no account: it appends each page to an outbox
 // file (JSON Lines, fsync'd) and prints a console line. The vendor backends
@@ -137,6 +137,18 @@ type ResolveOutput struct {
 	ResolvedAt time.Time `json:"resolved_at"`
 }
 
+// AcknowledgeInput is the input of acknowledge.
+type AcknowledgeInput struct {
+	DedupKey string `json:"dedup_key" jsonschema:"minLength=1"`
+	By       string `json:"by,omitempty" jsonschema:"description=Who acknowledged (a responder id), shown to the others"`
+}
+
+// AcknowledgeOutput lists the deliveries acknowledge updated.
+type AcknowledgeOutput struct {
+	Acknowledged   []string  `json:"acknowledged" jsonschema:"description=Delivery ids acknowledged by this call"`
+	AcknowledgedAt time.Time `json:"acknowledged_at"`
+}
+
 // delivery is one line of the outbox: a page and where it went.
 type delivery struct {
 	Type           string         `json:"type"` // "page"
@@ -154,18 +166,25 @@ type delivery struct {
 	VendorKey string `json:"vendor_key,omitempty"`
 	// Route names the secret whose PagerDuty routing key carried the page.
 	Route string `json:"route,omitempty"`
-	// Channel and TS locate a Slack bot message, for the resolve reply.
+	// Channel and TS locate a Slack bot message, for replies in its thread.
 	Channel string `json:"channel,omitempty"`
 	TS      string `json:"ts,omitempty"`
 }
 
-// resolution is the outbox line a resolve call writes.
-type resolution struct {
-	Type           string    `json:"type"` // "resolve"
+// Events that update earlier pages.
+const (
+	eventAcknowledge = "acknowledge"
+	eventResolve     = "resolve"
+)
+
+// update is the outbox line an acknowledge or resolve call writes.
+type update struct {
+	Type           string    `json:"type"` // eventAcknowledge or eventResolve
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	DedupKey       string    `json:"dedup_key"`
-	Resolved       []string  `json:"resolved"`
-	ResolvedAt     time.Time `json:"resolved_at"`
+	By             string    `json:"by,omitempty"`
+	Deliveries     []string  `json:"deliveries"`
+	At             time.Time `json:"at"`
 }
 
 // Plugin returns the page plugin, ready for sdk.Serve.
@@ -198,6 +217,8 @@ func (p *pager) plugin() *sdk.Plugin {
 		Actions: []sdk.Action{
 			sdk.NewAction("send", "Page one responder. The same idempotency key never pages twice, also across restarts; "+
 				"a repeat answers the original delivery.", p.send, sdk.SideEffect()),
+			sdk.NewAction("acknowledge", "Acknowledge every open page sent with dedup_key, so vendors stop notifying "+
+				"(PagerDuty acknowledge, Opsgenie acknowledge, a Slack or webhook follow-up, an outbox record).", p.acknowledge, sdk.SideEffect()),
 			sdk.NewAction("resolve", "Resolve every page sent with dedup_key (PagerDuty resolve, Opsgenie close, "+
 				"a Slack or webhook follow-up, an outbox record).", p.resolve, sdk.SideEffect()),
 		},
@@ -276,62 +297,80 @@ func (p *pager) send(ctx context.Context, call sdk.Call, in SendInput) (SendOutp
 }
 
 func (p *pager) resolve(ctx context.Context, call sdk.Call, in ResolveInput) (ResolveOutput, error) {
+	u, err := p.update(ctx, call, update{Type: eventResolve, DedupKey: in.DedupKey})
+	return ResolveOutput{Resolved: u.Deliveries, ResolvedAt: u.At}, err
+}
+
+func (p *pager) acknowledge(ctx context.Context, call sdk.Call, in AcknowledgeInput) (AcknowledgeOutput, error) {
+	u, err := p.update(ctx, call, update{Type: eventAcknowledge, DedupKey: in.DedupKey, By: in.By})
+	return AcknowledgeOutput{Acknowledged: u.Deliveries, AcknowledgedAt: u.At}, err
+}
+
+// update sends u to every open page of its dedup key, each through the
+// backend that delivered it, once per idempotency key.
+func (p *pager) update(ctx context.Context, call sdk.Call, u update) (update, error) {
 	cfg, err := decodeConfig(call)
 	if err != nil {
-		return ResolveOutput{}, err
+		return update{}, err
 	}
 	j := p.journal(cfg.OutboxFile)
-	line, _, err := j.Once("resolve", call.IdempotencyKey, func() (any, error) {
-		open, err := openDeliveries(j, in.DedupKey)
+	line, _, err := j.Once(u.Type, call.IdempotencyKey, func() (any, error) {
+		open, err := openDeliveries(j, u.DedupKey, u.Type)
 		if err != nil {
 			return nil, err
 		}
-		r := &resolution{Type: "resolve", IdempotencyKey: call.IdempotencyKey, DedupKey: in.DedupKey, Resolved: []string{}}
+		u.IdempotencyKey, u.Deliveries = call.IdempotencyKey, []string{}
 		for _, d := range open {
 			b, err := p.backend(cfg, d.Backend, call.Secrets)
 			if err != nil {
 				return nil, err
 			}
-			if err := b.resolve(ctx, d); err != nil {
-				// Deliveries closed so far are not recorded: closing
+			if err := b.update(ctx, d, u); err != nil {
+				// Deliveries updated so far are not recorded: updating
 				// them again on retry is harmless for every backend.
 				return nil, err
 			}
-			r.Resolved = append(r.Resolved, d.DeliveryID)
+			u.Deliveries = append(u.Deliveries, d.DeliveryID)
 		}
-		r.ResolvedAt = p.now().UTC()
-		return r, nil
+		u.At = p.now().UTC()
+		return u, nil
 	})
 	if err != nil {
-		return ResolveOutput{}, err
+		return update{}, err
 	}
-	var r resolution
-	if err := json.Unmarshal(line, &r); err != nil {
-		return ResolveOutput{}, plugins.Errorf(plugins.Permanent, "outbox %s: %v", cfg.OutboxFile, err)
+	var out update
+	if err := json.Unmarshal(line, &out); err != nil {
+		return update{}, plugins.Errorf(plugins.Permanent, "outbox %s: %v", cfg.OutboxFile, err)
 	}
-	return ResolveOutput{Resolved: r.Resolved, ResolvedAt: r.ResolvedAt}, nil
+	return out, nil
 }
 
-// openDeliveries are the pages sent with dedupKey that no earlier resolve
-// closed.
-func openDeliveries(j *journal.Journal, dedupKey string) ([]*delivery, error) {
-	closed := map[string]bool{}
-	err := j.Scan("resolve", func(line json.RawMessage) error {
-		var r resolution
-		if json.Unmarshal(line, &r) == nil && r.DedupKey == dedupKey {
-			for _, id := range r.Resolved {
-				closed[id] = true
+// openDeliveries are the pages sent with dedupKey that event still
+// applies to: not resolved, and for an acknowledgement not acknowledged.
+func openDeliveries(j *journal.Journal, dedupKey, event string) ([]*delivery, error) {
+	done := map[string]bool{}
+	types := []string{eventResolve}
+	if event == eventAcknowledge {
+		types = append(types, eventAcknowledge)
+	}
+	for _, typ := range types {
+		err := j.Scan(typ, func(line json.RawMessage) error {
+			var u update
+			if json.Unmarshal(line, &u) == nil && u.DedupKey == dedupKey {
+				for _, id := range u.Deliveries {
+					done[id] = true
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	var open []*delivery
-	err = j.Scan("page", func(line json.RawMessage) error {
+	err := j.Scan("page", func(line json.RawMessage) error {
 		d := &delivery{}
-		if json.Unmarshal(line, d) == nil && d.DedupKey == dedupKey && !closed[d.DeliveryID] {
+		if json.Unmarshal(line, d) == nil && d.DedupKey == dedupKey && !done[d.DeliveryID] {
 			open = append(open, d)
 		}
 		return nil
@@ -354,8 +393,8 @@ func (p *pager) health(_ context.Context, call sdk.Call) error {
 type backend interface {
 	// send delivers d and fills in DeliveryID and any vendor fields.
 	send(ctx context.Context, d *delivery) error
-	// resolve closes a delivery made earlier.
-	resolve(ctx context.Context, d *delivery) error
+	// update acknowledges or resolves a delivery made earlier.
+	update(ctx context.Context, d *delivery, u update) error
 }
 
 var (

@@ -168,6 +168,15 @@ func TestFileBackendResolve(t *testing.T) {
 	var sa, sb SendOutput
 	_ = json.Unmarshal(a, &sa)
 	_ = json.Unmarshal(b, &sb)
+	ack := f.mustCall("acknowledge", nil, nil, "k/ack", AcknowledgeInput{DedupKey: alicePage.DedupKey, By: "bob"})
+	var ao AcknowledgeOutput
+	if err := json.Unmarshal(ack, &ao); err != nil || len(ao.Acknowledged) != 2 || !ao.AcknowledgedAt.Equal(fixedNow) {
+		t.Fatalf("acknowledge = %s (%v)", ack, err)
+	}
+	if again := f.mustCall("acknowledge", nil, nil, "k/ack-2", AcknowledgeInput{DedupKey: alicePage.DedupKey}); !strings.Contains(string(again), `"acknowledged":[]`) {
+		t.Errorf("second acknowledge = %s, want nothing left to acknowledge", again)
+	}
+	// Acknowledged pages are still open for resolve.
 	out := f.mustCall("resolve", nil, nil, "k/resolve", ResolveInput{DedupKey: alicePage.DedupKey})
 	var r ResolveOutput
 	if err := json.Unmarshal(out, &r); err != nil || len(r.Resolved) != 2 || r.Resolved[0] != sa.DeliveryID || r.Resolved[1] != sb.DeliveryID {
@@ -180,7 +189,7 @@ func TestFileBackendResolve(t *testing.T) {
 	if err := json.Unmarshal(later, &r); err != nil || len(r.Resolved) != 0 {
 		t.Errorf("second resolve = %s, want nothing left to resolve", later)
 	}
-	if c := f.console.String(); strings.Count(c, "RESOLVED") != 2 {
+	if c := f.console.String(); strings.Count(c, "RESOLVED") != 2 || strings.Count(c, "ACKNOWLEDGED by bob → ") != 2 {
 		t.Errorf("console = %q", c)
 	}
 }
@@ -310,9 +319,10 @@ func TestPagerDutyTriggerAndResolve(t *testing.T) {
 	if !strings.Contains(string(out), `"delivery_id":"pagerduty:soar/impossible-travel/bob/alice/6ab9f1eb"`) {
 		t.Errorf("send = %s", out)
 	}
-	f.mustCall("resolve", cfg, sec, "k2", ResolveInput{DedupKey: alicePage.DedupKey})
-	expect(t, "event actions", actions, []string{"trigger", "resolve"})
-	if lines := f.outboxLines(); len(lines) != 2 || lines[0]["backend"] != "pagerduty" || lines[0]["vendor_key"] != "soar/impossible-travel/bob/alice/6ab9f1eb" {
+	f.mustCall("acknowledge", cfg, sec, "k2", AcknowledgeInput{DedupKey: alicePage.DedupKey, By: "alice"})
+	f.mustCall("resolve", cfg, sec, "k3", ResolveInput{DedupKey: alicePage.DedupKey})
+	expect(t, "event actions", actions, []string{"trigger", "acknowledge", "resolve"})
+	if lines := f.outboxLines(); len(lines) != 3 || lines[0]["backend"] != "pagerduty" || lines[0]["vendor_key"] != "soar/impossible-travel/bob/alice/6ab9f1eb" {
 		t.Errorf("outbox = %v", lines)
 	}
 }
@@ -364,9 +374,10 @@ func TestOpsgenieCreateAndClose(t *testing.T) {
 			expect(t, "responders", m["responders"], []any{map[string]any{"type": "user", "username": "alice@example.com"}})
 			expect(t, "priority", m["priority"], "P1")
 			expect(t, "details", m["details"], map[string]any{"country": "BR", "kmh": "4200", "responder": "alice"})
-		case "/v2/alerts/soar/impossible-travel/bob/alice/6ab9f1eb/close":
-			if r.URL.Query().Get("identifierType") != "alias" || r.URL.RawPath != "/v2/alerts/soar%2Fimpossible-travel%2Fbob%2Falice%2F6ab9f1eb/close" {
-				t.Errorf("close URL %s", r.URL)
+		case "/v2/alerts/soar/impossible-travel/bob/alice/6ab9f1eb/close", "/v2/alerts/soar/impossible-travel/bob/alice/6ab9f1eb/acknowledge":
+			verb := r.URL.Path[strings.LastIndex(r.URL.Path, "/"):]
+			if r.URL.Query().Get("identifierType") != "alias" || r.URL.RawPath != "/v2/alerts/soar%2Fimpossible-travel%2Fbob%2Falice%2F6ab9f1eb"+verb {
+				t.Errorf("%s URL %s", verb, r.URL)
 			}
 			expect(t, "source", m["source"], "soar")
 		default:
@@ -379,9 +390,10 @@ func TestOpsgenieCreateAndClose(t *testing.T) {
 	if !strings.Contains(string(out), `"delivery_id":"opsgenie:43a29c5c-3dbf-4fa4-9c26-f4f71023e120"`) {
 		t.Errorf("send = %s", out)
 	}
-	f.mustCall("resolve", cfg, sec, "k2", ResolveInput{DedupKey: alicePage.DedupKey})
-	if n := v.hits.Load(); n != 2 {
-		t.Errorf("%d requests, want 2", n)
+	f.mustCall("acknowledge", cfg, sec, "k2", AcknowledgeInput{DedupKey: alicePage.DedupKey})
+	f.mustCall("resolve", cfg, sec, "k3", ResolveInput{DedupKey: alicePage.DedupKey})
+	if n := v.hits.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
 	}
 }
 
@@ -419,8 +431,8 @@ func TestSlackBot(t *testing.T) {
 		text := m["text"].(string)
 		if ts, ok := m["thread_ts"]; ok {
 			expect(t, "thread_ts", ts, "1503435956.000247")
-			if !strings.Contains(text, "Resolved") {
-				t.Errorf("resolve text %q", text)
+			if !strings.Contains(text, "Resolved") && !strings.Contains(text, "Acknowledged by <@U024BE7LH>") {
+				t.Errorf("thread reply %q", text)
 			}
 		} else if !strings.Contains(text, "<@U024BE7LH>") {
 			t.Errorf("page text %q does not mention the responder", text)
@@ -432,7 +444,8 @@ func TestSlackBot(t *testing.T) {
 	if !strings.Contains(string(out), `"delivery_id":"slack:C0SOC/1503435956.000247"`) {
 		t.Errorf("send = %s", out)
 	}
-	f.mustCall("resolve", cfg, sec, "k2", ResolveInput{DedupKey: alicePage.DedupKey})
+	f.mustCall("acknowledge", cfg, sec, "k2", AcknowledgeInput{DedupKey: alicePage.DedupKey, By: "alice"})
+	f.mustCall("resolve", cfg, sec, "k3", ResolveInput{DedupKey: alicePage.DedupKey})
 }
 
 func TestWebhookIsSigned(t *testing.T) {
@@ -448,6 +461,10 @@ func TestWebhookIsSigned(t *testing.T) {
 			t.Errorf("signature %q, want %q", got, want)
 		}
 		m := decode(t, body)
+		if m["event"] == "acknowledge" {
+			expect(t, "Idempotency-Key", r.Header.Get("Idempotency-Key"), "k1/acknowledge")
+			expect(t, "by", m["by"], "alice")
+		}
 		if m["event"] == "trigger" {
 			expect(t, "Idempotency-Key", r.Header.Get("Idempotency-Key"), "k1")
 			expect(t, "responder", m["responder"], "alice")
@@ -458,9 +475,10 @@ func TestWebhookIsSigned(t *testing.T) {
 	sec := map[string]string{SecretWebhookSigning: string(key)}
 	f.mustCall("send", cfg, sec, "k1", alicePage)
 	f.mustCall("send", cfg, sec, "k1", alicePage)
-	f.mustCall("resolve", cfg, sec, "k2", ResolveInput{DedupKey: alicePage.DedupKey})
-	if n := v.hits.Load(); n != 2 {
-		t.Errorf("%d requests, want 2 (one page, one resolve)", n)
+	f.mustCall("acknowledge", cfg, sec, "k2", AcknowledgeInput{DedupKey: alicePage.DedupKey, By: "alice"})
+	f.mustCall("resolve", cfg, sec, "k3", ResolveInput{DedupKey: alicePage.DedupKey})
+	if n := v.hits.Load(); n != 3 {
+		t.Errorf("%d requests, want 3 (page, acknowledge, resolve)", n)
 	}
 }
 

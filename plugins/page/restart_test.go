@@ -86,7 +86,7 @@ func TestIdempotencyAcrossPluginCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec, _ := h.Plugin("page")
-	if !spec.Actions["send"].SideEffect || !spec.Actions["resolve"].SideEffect {
+	if !spec.Actions["send"].SideEffect || !spec.Actions["acknowledge"].SideEffect || !spec.Actions["resolve"].SideEffect {
 		t.Errorf("page actions not marked side_effect: %+v", spec.Actions)
 	}
 }
