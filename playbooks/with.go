@@ -17,9 +17,9 @@ import (
 // actionSchemas is an action's compiled input schema and its declared output
 // properties.
 type actionSchemas struct {
-	input   *jsonschema.Schema
+	input  *jsonschema.Schema
 	output map[string]any // the output schema, for checking output fields
-	err     error
+	err    error
 }
 
 // uses checks a plugin step against the catalog: the action exists and its
