@@ -54,7 +54,7 @@ type HECConfig struct {
 
 // RecordInput is the input of record.
 type RecordInput struct {
-	Run      string         `json:"run,omitempty" jsonschema:"description=Run (workflow) id; defaults to the idempotency key's run"`
+	Run      string         `json:"run,omitempty" jsonschema:"description=Run (workflow) id; the record also keeps the call's idempotency key, which starts with it"`
 	Alert    any            `json:"alert,omitempty" jsonschema:"description=The alert, or its id"`
 	Verdict  string         `json:"verdict" jsonschema:"minLength=1,description=e.g. silenced, escalated, contained"`
 	Reason   string         `json:"reason,omitempty"`
