@@ -209,3 +209,78 @@ func record(t *testing.T, d *runner.Dev, ids ...string) {
 		}
 	}
 }
+
+// startExamples runs the example playbooks with every built-in plugin on the
+// example data (examples/soar.yaml), writing pages and audit records to dir.
+func startExamples(t *testing.T, dir string) *runner.Dev {
+	t.Helper()
+	plugins := host.Config{Builtins: builtin.Names(), Executable: soarBin}
+	if err := host.LoadConfigFile("../examples/soar.yaml", &plugins); err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{"page": "outbox_file", "audit": "log_file", "identity": "log_file"} {
+		pc := plugins.Plugins[name]
+		if pc.Config == nil {
+			pc.Config = map[string]any{}
+		}
+		pc.Config[key] = filepath.Join(dir, name+".jsonl")
+		plugins.Plugins[name] = pc
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := runner.StartDev(ctx, runner.DevServerConfig{UIPort: -1}, runner.Config{
+		Playbooks: []string{"../examples/playbooks"}, APIAddr: "127.0.0.1:0", Plugins: plugins, LocalLookups: true, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// The SOC flow on the examples: HR explains alice's login and it is
+// silenced with an audit record; dave's is unexplained, so the on-call
+// engineer is paged and acknowledges over the API. (Who is on call, and
+// whether HR has them sick, depends on the hour the test runs; skip_if is
+// covered by the interpreter tests.)
+func TestExamplePlaybooksSilenceAndEscalate(t *testing.T) {
+	dir := t.TempDir()
+	d := startExamples(t, dir)
+	defer d.Stop()
+	read := func(f string) []byte { b, _ := os.ReadFile(filepath.Join("../examples/alerts", f)); return b }
+	alice := post(t, d, string(read("new-country-login.json")))
+	dave := post(t, d, string(read("new-country-login-unexplained.json")))
+
+	got := verdict(t, d, alice[0].Runs[0].WorkflowID, 20*time.Second)
+	if got.Verdict != workflows.VerdictSilenced {
+		t.Fatalf("alice: %+v", got)
+	}
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if !bytes.Contains(audit, []byte(`"silenced"`)) {
+		t.Fatalf("no audit record of the silence:\n%s", audit)
+	}
+
+	id := dave[0].Runs[0].WorkflowID
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pages, _ := os.ReadFile(filepath.Join(dir, "page.jsonl"))
+		if bytes.Contains(pages, []byte(id)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no page for %s:\n%s", id, pages)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post("http://"+d.APIAddr+"/api/ack/"+url.PathEscape(id), "application/json", bytes.NewBufferString(`{"by": "ella"}`))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ack: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got = verdict(t, d, id, 20*time.Second)
+	if got.Verdict != workflows.VerdictAcknowledged || got.Escalation.By != "ella" {
+		t.Fatalf("dave: %+v", got)
+	}
+	if len(got.Escalation.Paged) == 0 || got.Escalation.Paged[0].Tier != 1 {
+		t.Fatalf("pages: %+v", got.Escalation.Paged)
+	}
+}
