@@ -45,7 +45,7 @@ type Config struct {
 
 // HECConfig configures forwarding to Splunk HEC.
 type HECConfig struct {
-	URL        string `json:"url,omitempty" jsonschema:"description=Event endpoint, e.g. https://splunk.example.com:8088/services/collector/event; empty disables forwarding"`
+	URL        string `json:"url,omitempty" jsonschema:"description=Event endpoint\\, e.g. https://splunk.example.com:8088/services/collector/event; empty disables forwarding"`
 	Sourcetype string `json:"sourcetype,omitempty" jsonschema:"description=Default soar:audit"`
 	Source     string `json:"source,omitempty" jsonschema:"description=Default soar"`
 	Index      string `json:"index,omitempty" jsonschema:"description=Default: the token's default index"`
@@ -54,9 +54,9 @@ type HECConfig struct {
 
 // RecordInput is the input of record.
 type RecordInput struct {
-	Run      string         `json:"run,omitempty" jsonschema:"description=Run (workflow) id; the record also keeps the call's idempotency key, which starts with it"`
-	Alert    any            `json:"alert,omitempty" jsonschema:"description=The alert, or its id"`
-	Verdict  string         `json:"verdict" jsonschema:"minLength=1,description=e.g. silenced, escalated, contained"`
+	Run      string         `json:"run,omitempty" jsonschema:"description=Run (workflow) id; the record also keeps the call's idempotency key\\, which starts with it"`
+	Alert    any            `json:"alert,omitempty" jsonschema:"description=The alert\\, or its id"`
+	Verdict  string         `json:"verdict" jsonschema:"minLength=1,description=e.g. silenced\\, escalated\\, contained"`
 	Reason   string         `json:"reason,omitempty"`
 	Evidence map[string]any `json:"evidence,omitempty"`
 }

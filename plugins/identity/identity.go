@@ -42,13 +42,13 @@ const SecretOktaToken = "okta_api_token"
 // Config is the plugin's config.
 type Config struct {
 	Backend string     `json:"backend,omitempty" jsonschema:"enum=local,enum=okta,description=local records the intent only (default); okta acts"`
-	LogFile string     `json:"log_file,omitempty" jsonschema:"description=Audit log the actions are recorded in (default .soar/audit.jsonl, shared with the audit plugin)"`
+	LogFile string     `json:"log_file,omitempty" jsonschema:"description=Audit log the actions are recorded in (default .soar/audit.jsonl\\, shared with the audit plugin)"`
 	Okta    OktaConfig `json:"okta,omitzero" jsonschema:"description=Settings of the okta backend"`
 }
 
 // OktaConfig configures the okta backend.
 type OktaConfig struct {
-	OrgURL string `json:"org_url,omitempty" jsonschema:"description=Your Okta org, e.g. https://example.okta.com"`
+	OrgURL string `json:"org_url,omitempty" jsonschema:"description=Your Okta org\\, e.g. https://example.okta.com"`
 	// RevokeOAuthTokens also revokes the OAuth tokens issued to the user
 	// when clearing sessions (Okta's oauthTokens=true).
 	RevokeOAuthTokens bool `json:"revoke_oauth_tokens,omitempty" jsonschema:"description=clear_sessions also revokes OAuth refresh and access tokens"`

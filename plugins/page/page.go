@@ -140,7 +140,7 @@ type ResolveOutput struct {
 // AcknowledgeInput is the input of acknowledge.
 type AcknowledgeInput struct {
 	DedupKey string `json:"dedup_key" jsonschema:"minLength=1"`
-	By       string `json:"by,omitempty" jsonschema:"description=Who acknowledged (a responder id), shown to the others"`
+	By       string `json:"by,omitempty" jsonschema:"description=Who acknowledged (a responder id)\\, shown to the others"`
 }
 
 // AcknowledgeOutput lists the deliveries acknowledge updated.
