@@ -35,10 +35,9 @@ type DevServerConfig struct {
 	DataDir string
 	// IP to bind; default 127.0.0.1.
 	IP string
-	// FrontendPort is Temporal's gRPC port (default 7233; 0 picks a free one).
+	// FrontendPort is Temporal's gRPC port; 0 picks a free one.
 	FrontendPort int
-	// UIPort serves the Temporal Web UI (default 8233; 0 picks a free one;
-	// -1 disables the UI).
+	// UIPort serves the Temporal Web UI; 0 picks a free one, -1 disables it.
 	UIPort    int
 	Namespace string
 	Logger    *slog.Logger
@@ -177,29 +176,27 @@ func upper(s string) string {
 type devPorts struct{ frontend, http, history, matching, worker, ui int }
 
 // pickPorts checks the requested ports are free (the UI server exits the
-// process when it cannot bind) and picks free ones for the rest.
+// process when it cannot bind) and picks free ones for the rest: port 0
+// means any free port, a negative UI port no UI.
 func pickPorts(cfg DevServerConfig) (devPorts, error) {
 	var p devPorts
-	var err error
-	want := func(port, def int) (int, error) {
-		if port == 0 {
+	port := func(want int) (int, error) {
+		if want == 0 {
 			return freePort(cfg.IP)
 		}
-		if port < 0 {
-			return def, nil
-		}
-		return port, checkFree(cfg.IP, port)
+		return want, checkFree(cfg.IP, want)
 	}
-	if p.frontend, err = want(cfg.FrontendPort, 0); err != nil {
+	var err error
+	if p.frontend, err = port(cfg.FrontendPort); err != nil {
 		return p, err
 	}
 	if cfg.UIPort >= 0 {
-		if p.ui, err = want(cfg.UIPort, 0); err != nil {
+		if p.ui, err = port(cfg.UIPort); err != nil {
 			return p, err
 		}
 	}
-	for _, port := range []*int{&p.http, &p.history, &p.matching, &p.worker} {
-		if *port, err = freePort(cfg.IP); err != nil {
+	for _, internal := range []*int{&p.http, &p.history, &p.matching, &p.worker} {
+		if *internal, err = freePort(cfg.IP); err != nil {
 			return p, err
 		}
 	}

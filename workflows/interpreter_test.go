@@ -422,3 +422,29 @@ steps:
 		t.Fatalf("%q %q %s", res.Verdict, res.Reason, res.Error)
 	}
 }
+
+func TestGroupWaitAndGuardedStep(t *testing.T) {
+	t.Parallel()
+	fp := socPlugins(nil)
+	fp.handlers["geoip.lookup"] = func(map[string]any) (any, error) {
+		return map[string]any{"found": true, "country": "NL", "city": "Amsterdam", "is_anonymous": true}, nil
+	}
+	h := newHarness(t, fp)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.AckSignal, workflows.Ack{By: "ann"}) }, 6*time.Minute)
+	start := h.env.Now()
+	alert := map[string]any{"type": "mfa.push_denied", "user": "grace", "denials": 6.0, "source_ip": "1.2.3.4", "time": "2026-12-04T09:05:00Z"}
+	res := h.run(t, input(t, "../examples/playbooks/mfa-fatigue.yaml", "", alert))
+	if res.Verdict != workflows.VerdictAcknowledged {
+		t.Fatalf("verdict %q (%s) %s", res.Verdict, res.Reason, res.Error)
+	}
+	if n := len(fp.callsTo("identity.suspend_user")); n != 1 {
+		t.Fatalf("suspend_user called %d times for an anonymous network", n)
+	}
+	pages := fp.callsTo("page.send")
+	if at := res.Escalation.Paged[0].At.Sub(start); at != 5*time.Minute {
+		t.Fatalf("first page %s after the alert, want after the 5m settle wait", at)
+	}
+	if d := pages[0].Input["details"].(map[string]any); d["suspended"] != true {
+		t.Fatalf("details %+v", d)
+	}
+}
