@@ -27,15 +27,20 @@ import (
 type Journal struct {
 	path string
 
-	mu   sync.Mutex
-	off  int64                      // bytes indexed so far
-	seen map[string]json.RawMessage // type + "\x00" + key → line
+	mu  sync.Mutex
+	off int64 // bytes indexed so far
+	// seen locates the first line of each type and key, so that memory
+	// grows with the number of keys, not with the size of the records.
+	seen map[string]span // type + "\x00" + key → line
 }
+
+// span is where a line is in the file, without its newline.
+type span struct{ off, n int64 }
 
 // New returns the journal at path; the file (and its directory) is created
 // on the first append.
 func New(path string) *Journal {
-	return &Journal{path: path, seen: map[string]json.RawMessage{}}
+	return &Journal{path: path, seen: map[string]span{}}
 }
 
 // Path is the journal's file.
@@ -58,9 +63,11 @@ type header struct {
 func (j *Journal) Once(typ, key string, fn func() (any, error)) (line json.RawMessage, done bool, err error) {
 	err = j.locked(func(f *os.File) error {
 		if key != "" {
-			if l, ok := j.seen[typ+"\x00"+key]; ok {
-				line, done = l, true
-				return nil
+			if sp, ok := j.seen[typ+"\x00"+key]; ok {
+				done = true
+				var rerr error
+				line, rerr = j.read(f, sp)
+				return rerr
 			}
 		}
 		rec, err := fn()
@@ -88,11 +95,17 @@ func (j *Journal) Append(rec any) (json.RawMessage, error) {
 func (j *Journal) Lookup(typ, key string) (json.RawMessage, bool, error) {
 	var line json.RawMessage
 	var ok bool
-	err := j.locked(func(*os.File) error {
-		line, ok = j.seen[typ+"\x00"+key]
-		return nil
+	err := j.locked(func(f *os.File) error {
+		var sp span
+		if sp, ok = j.seen[typ+"\x00"+key]; !ok || key == "" {
+			ok = false
+			return nil
+		}
+		var err error
+		line, err = j.read(f, sp)
+		return err
 	})
-	return line, ok && key != "", err
+	return line, ok, err
 }
 
 // Check reports whether the journal could be appended to, without
@@ -205,7 +218,7 @@ func (j *Journal) catchUp(f *os.File) error {
 		return fmt.Errorf("stat journal: %w", err)
 	}
 	if info.Size() < j.off { // replaced or truncated: start over
-		j.off, j.seen = 0, map[string]json.RawMessage{}
+		j.off, j.seen = 0, map[string]span{}
 	}
 	if info.Size() == j.off {
 		return nil
@@ -221,15 +234,25 @@ func (j *Journal) catchUp(f *os.File) error {
 		}
 		raw := data[:i]
 		data = data[i+1:]
+		start := j.off
 		j.off += int64(i + 1)
 		var h header
 		if json.Unmarshal(raw, &h) != nil || h.Key == "" {
 			continue
 		}
 		if _, dup := j.seen[h.Type+"\x00"+h.Key]; !dup {
-			j.seen[h.Type+"\x00"+h.Key] = append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
+			j.seen[h.Type+"\x00"+h.Key] = span{off: start, n: int64(i)}
 		}
 	}
+}
+
+// read returns the line at sp.
+func (j *Journal) read(f *os.File, sp span) (json.RawMessage, error) {
+	line := make([]byte, sp.n)
+	if _, err := f.ReadAt(line, sp.off); err != nil {
+		return nil, fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	return bytes.TrimSpace(line), nil
 }
 
 func (j *Journal) append(f *os.File, rec any) (json.RawMessage, error) {
@@ -249,6 +272,7 @@ func (j *Journal) append(f *os.File, rec any) (json.RawMessage, error) {
 	if info.Size() > j.off {
 		buf = append(buf, '\n') // end a line a crash cut short
 	}
+	lineOff := info.Size() + int64(len(buf))
 	buf = append(append(buf, line...), '\n')
 	if _, err := f.Write(buf); err != nil {
 		return nil, fmt.Errorf("append to journal %s: %w", j.path, err)
@@ -259,7 +283,7 @@ func (j *Journal) append(f *os.File, rec any) (json.RawMessage, error) {
 	j.off = info.Size() + int64(len(buf))
 	if h.Key != "" {
 		if _, dup := j.seen[h.Type+"\x00"+h.Key]; !dup {
-			j.seen[h.Type+"\x00"+h.Key] = line
+			j.seen[h.Type+"\x00"+h.Key] = span{off: lineOff, n: int64(len(line))}
 		}
 	}
 	return line, nil

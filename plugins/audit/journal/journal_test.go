@@ -68,6 +68,11 @@ func TestTornLastLineIsIgnoredAndTerminated(t *testing.T) {
 	if _, ok, _ := New(path).Lookup("page", "a"); !ok {
 		t.Error("record before the torn line lost")
 	}
+	for _, j := range []*Journal{j, New(path)} { // the writer's index and a fresh one
+		if l, ok, err := j.Lookup("page", "b"); !ok || err != nil || string(l) != `{"type":"page","idempotency_key":"b","n":2}` {
+			t.Errorf("Lookup(b) = %s, %v, %v", l, ok, err)
+		}
+	}
 }
 
 func TestConcurrentOnceActsOnce(t *testing.T) {
