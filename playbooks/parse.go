@@ -52,7 +52,7 @@ type parser struct {
 
 // maxValues bounds the values one playbook may hold once YAML aliases are
 // expanded, so a "billion laughs" file fails fast instead of eating memory.
-const maxValues = 50_000
+const maxValues = 10_000
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
 
