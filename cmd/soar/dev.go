@@ -20,7 +20,6 @@ import (
 const (
 	defaultPlaybooks = "examples/playbooks"
 	defaultConfig    = "examples/soar.yaml"
-	plannedCatalog   = "examples/planned-plugins.json"
 )
 
 func newDevCmd() *cobra.Command {
@@ -52,9 +51,6 @@ starting again on the same --data resumes every open run, timers included.`,
 				if err := host.LoadConfigFile(config, &plugins); err != nil {
 					return err
 				}
-			}
-			if !cmd.Flags().Changed("catalog") && fileExists(plannedCatalog) {
-				catalogs = []string{plannedCatalog}
 			}
 			var extra []playbooks.Catalog
 			for _, f := range catalogs {
@@ -104,7 +100,7 @@ Ctrl-C to stop; open runs resume on the next start.
 	f.IntVar(&port, "port", 7233, "Temporal frontend (gRPC) port; 0 picks a free one")
 	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port; 0 picks a free one, -1 disables the UI")
 	f.StringVar(&config, "config", "", "soar config file (plugins, backends, secrets); default "+defaultConfig+" when present")
-	f.StringArrayVar(&catalogs, "catalog", nil, "JSON manifests of plugins this process does not run (default "+plannedCatalog+" when present)")
+	f.StringArrayVar(&catalogs, "catalog", nil, "JSON manifests of plugins this process does not run (their steps fail and escalate)")
 	f.BoolVar(&local, "local-lookups", true, "run read-only plugin actions as local activities (faster)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "debug logs, including the Temporal server's")
 	return cmd
