@@ -172,10 +172,11 @@ func (h *Host) invoke(ctx context.Context, p *proc, req *pluginpb.InvokeRequest)
 	// Room for the response envelope around the output bytes.
 	limit := grpc.MaxCallRecvMsgSize(h.cfg.MaxOutputBytes + 1024)
 	resp, err := rpc.Invoke(ctx, req, limit)
+	if cut := cutShort(ctx, err); cut != nil {
+		return nil, cut
+	}
 	switch {
 	case err == nil:
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("call cut short: %w", ctx.Err())
 	case status.Code(err) == codes.ResourceExhausted:
 		return nil, h.tooLarge()
 	case p.exited(client):
@@ -198,6 +199,31 @@ func (h *Host) invoke(ctx context.Context, p *proc, req *pluginpb.InvokeRequest)
 	return out, nil
 }
 
+// cutShort returns the error for a call that failed because the caller's
+// deadline passed or the caller cancelled, wrapping context.DeadlineExceeded
+// or context.Canceled, or nil when err is not that.
+//
+// ctx.Err() alone is not enough: gRPC reports DeadlineExceeded as soon as
+// the wall clock passes the deadline (the plugin's end of the stream may
+// give up first), which can be a moment before ctx's own timer sets
+// ctx.Err(). A caller's cancellation always shows in ctx.Err() first, so a
+// Canceled status with ctx still live is not the caller's: it is the
+// connection closing under a restart or Close, which the caller handles as
+// a crash.
+func cutShort(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	cause := ctx.Err()
+	if cause == nil && status.Code(err) == codes.DeadlineExceeded {
+		cause = context.DeadlineExceeded
+	}
+	if cause == nil {
+		return nil
+	}
+	return fmt.Errorf("call cut short: %w", cause)
+}
+
 func (h *Host) tooLarge() error {
 	return plugins.Errorf(plugins.Permanent, "output exceeds the %d-byte limit", h.cfg.MaxOutputBytes)
 }
@@ -213,6 +239,9 @@ func (h *Host) Health(ctx context.Context, plugin string) error {
 		return fmt.Errorf("health of %s: %w", plugin, err)
 	}
 	resp, err := rpc.Health(ctx, &pluginpb.HealthRequest{Config: p.src.config, Secrets: p.src.secret})
+	if cut := cutShort(ctx, err); cut != nil {
+		return fmt.Errorf("health of %s: %w", plugin, cut)
+	}
 	if err != nil {
 		return fmt.Errorf("health of %s: %w", plugin, err)
 	}

@@ -217,6 +217,17 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
+func TestCallCancelled(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, host.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := h.Invoke(ctx, "test", "sleep", json.RawMessage(`{"ms":10000}`), "")
+	if !errors.Is(err, context.Canceled) || plugins.KindOf(err) != plugins.Permanent {
+		t.Fatalf("err = %v (kind %s), want a permanent context.Canceled", err, plugins.KindOf(err))
+	}
+}
+
 func TestDefaultCallTimeout(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, host.Config{CallTimeout: 100 * time.Millisecond})
