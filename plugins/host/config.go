@@ -670,8 +670,8 @@ func discoverDir(dir string, found map[string]source) error {
 //
 //	soar.yaml:52:16: plugins.page.config.backend: value must be one of 'file', 'pagerduty', …
 //
-// The plugin checks its config on every call anyway; this lets a host
-// refuse a bad config at start-up, where it is cheap to fix.
+// The plugin checks its config on every call anyway; New calls this so
+// that a host refuses a bad config at start-up, where it is cheap to fix.
 func (c Config) CheckPluginConfigs(manifests []Manifest) error {
 	var errs []error
 	for _, m := range manifests {

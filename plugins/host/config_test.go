@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -193,5 +194,49 @@ func TestCheckPluginConfigsPointsAtTheLine(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "other") {
 		t.Errorf("checked a plugin without a schema:\n%v", err)
+	}
+}
+
+// TestNewRefusesBadPluginConfig: New checks each config against its
+// plugin's schema, reports the config file position, and leaves no plugin
+// process behind.
+func TestNewRefusesBadPluginConfig(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "soar.yaml")
+	writeFile(t, path, "plugins:\n  strict:\n    config: {region: mars}\n", 0o644)
+	var logs syncBuffer
+	cfg := host.Config{
+		Builtins: []string{"test", "strict"}, Executable: self(),
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if err := host.LoadConfigFile(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := host.New(context.Background(), cfg)
+	want := path + ":3:22: plugins.strict.config.region: value must be one of 'eu', 'us'"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	pids := map[int]bool{} // go-plugin and the host both log "plugin started"
+	for line := range strings.Lines(logs.String()) {
+		var rec struct {
+			Msg string `json:"msg"`
+			PID int    `json:"pid"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "plugin started" && rec.PID != 0 {
+			pids[rec.PID] = true
+		}
+	}
+	if len(pids) != 2 {
+		t.Fatalf("started pids = %v, want both plugins\n%s", pids, logs.String())
+	}
+	for pid := range pids {
+		waitFor(t, func() bool { return !processAlive(pid) })
+	}
+
+	cfg.Plugins["strict"].Config["region"] = "eu"
+	h := newHost(t, cfg)
+	if _, err := h.Invoke(context.Background(), "strict", "echo", json.RawMessage(`{"text":"x"}`), ""); err != nil {
+		t.Fatal(err)
 	}
 }

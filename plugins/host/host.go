@@ -37,9 +37,11 @@ type Host struct {
 
 var _ playbooks.Catalog = (*Host)(nil)
 
-// New discovers and starts every plugin, in parallel, and reads their
-// manifests. It fails if any plugin cannot start: a worker that silently
+// New discovers and starts every plugin, in parallel, reads their manifests
+// and checks each plugin's config against its manifest's schema. It fails
+// if any plugin cannot start or has a bad config: a worker that silently
 // lacks an integration would only fail later, in the middle of a playbook.
+// On failure no plugin process is left running.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
 	srcs, err := cfg.discover()
@@ -57,6 +59,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		h.Close()
+		return nil, err
+	}
+	if err := cfg.CheckPluginConfigs(h.Manifests()); err != nil {
 		h.Close()
 		return nil, err
 	}

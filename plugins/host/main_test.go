@@ -93,10 +93,21 @@ type calls struct {
 	Handled int64 `json:"handled"`
 }
 
+// strictConfig is the config of the test plugin when it is served as
+// "strict"; as "test" it takes no config schema.
+type strictConfig struct {
+	Region string `json:"region" jsonschema:"enum=eu,enum=us"`
+}
+
 // testPlugin has one action per behaviour the host must cope with.
 func testPlugin(name string) *sdk.Plugin {
 	var handled atomic.Int64
+	var config any
+	if name == "strict" {
+		config = strictConfig{}
+	}
 	return &sdk.Plugin{
+		Config:  config,
 		Name:    name,
 		Version: "0.0.1",
 		Actions: []sdk.Action{
