@@ -126,9 +126,9 @@ var escalateSpec = &objectSpec{
 
 var waitForSpec = &objectSpec{
 	Name: "wait_for",
-	Doc:  "Wait durably for named human input (a Temporal update or signal) or a timeout.",
+	Doc:  "Wait durably for named human input (the run's `input` signal) or a timeout.",
 	Fields: []Field{
-		{Name: "name", Type: tName, Required: true, Doc: "The input's name; operators send it with `soar signal` or the Temporal UI."},
+		{Name: "name", Type: tName, Required: true, Doc: "The input's name; operators answer with POST /api/input/{run} or an `input` signal in the Temporal UI."},
 		{Name: "prompt", Type: tTemplate, Doc: "What the human is asked, shown in the run's query and UI details."},
 		{Name: "timeout", Type: tDuration, Required: true, Doc: "How long to wait."},
 		{Name: "on_timeout", Type: tEnum, Enum: []string{"continue", "fail"}, Doc: "continue (default): the step's output has received: false; fail: the run fails safe and escalates."},
