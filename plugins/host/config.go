@@ -76,7 +76,7 @@ type PluginConfig struct {
 	// Secrets are values: given directly (tests, embedding) or read by
 	// LoadConfigFile from the `secrets:` references of a config file. They
 	// win over SecretEnv, are handed to the plugin on every call, are never
-	// marshalled, and are redacted from the host's log.
+	// marshalled, and are redacted from the host's log and errors.
 	Secrets map[string]string `yaml:"-" json:"-"`
 
 	// configAt is where Config was written, when it came from a file, so
@@ -108,9 +108,6 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if secrets := c.secretValues(); len(secrets) > 0 {
-		c.Logger = slog.New(&redactHandler{inner: c.Logger.Handler(), secrets: secrets})
-	}
 	if c.BuiltinArgs == nil {
 		c.BuiltinArgs = func(name string) []string { return []string{"plugin", "serve", name} }
 	}
@@ -139,10 +136,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// secretValues lists every configured secret value, longest first so that
-// a secret containing another is redacted whole.
-func (c Config) secretValues() []string {
-	var out []string
+// redactor redacts every configured secret value.
+func (c Config) redactor() redactor {
+	var out redactor
 	for _, pc := range c.Plugins {
 		for _, v := range pc.Secrets {
 			out = append(out, v)
@@ -167,7 +163,7 @@ const minRedacted = 4
 // [redacted].
 type redactHandler struct {
 	inner   slog.Handler
-	secrets []string
+	secrets redactor
 }
 
 var _ slog.Handler = (*redactHandler)(nil)
@@ -177,7 +173,7 @@ func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, h.redact(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, h.secrets.redact(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.attr(a))
 		return true
@@ -201,7 +197,7 @@ func (h *redactHandler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, h.redact(v.String()))
+		return slog.String(a.Key, h.secrets.redact(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		red := make([]any, len(g))
@@ -220,20 +216,11 @@ func (h *redactHandler) attr(a slog.Attr) slog.Attr {
 		default:
 			text = fmt.Sprint(x)
 		}
-		if red := h.redact(text); red != text {
+		if red := h.secrets.redact(text); red != text {
 			return slog.String(a.Key, red)
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
-}
-
-func (h *redactHandler) redact(s string) string {
-	for _, v := range h.secrets {
-		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
 }
 
 // delay is the wait before the restart that follows n recent restarts.

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/soar-dev/soar/playbooks"
+	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/host"
 )
 
@@ -148,6 +150,27 @@ func TestSecretsReachPluginAndAreRedacted(t *testing.T) {
 	waitFor(t, func() bool { return strings.Count(logs.String(), "leaking [redacted]") >= 3 })
 	if strings.Contains(logs.String(), "tok-0123456789-secret") {
 		t.Errorf("host log shows the secret:\n%s", logs.String())
+	}
+}
+
+// TestInvokeErrorsAreRedacted: a plugin quoting a secret in its error
+// message or details does not put the secret in the error Invoke returns,
+// which the worker records in Temporal history.
+func TestInvokeErrorsAreRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "tok-0123456789-secret"
+	h := newHost(t, host.Config{Plugins: map[string]host.PluginConfig{"test": {Secrets: map[string]string{"token": secret}}}, Builtins: []string{"test"}})
+	_, err := call(t, h, "fail", `{}`)
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || pe.Kind != plugins.Permanent {
+		t.Fatalf("err = %v, want a permanent *plugins.Error", err)
+	}
+	if want := "test.fail: permanent: vendor refused token [redacted]"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+	var details map[string]any
+	if err := json.Unmarshal(pe.Details, &details); err != nil || details["token"] != "[redacted]" || details["retry_after_seconds"] != 3.0 {
+		t.Errorf("details = %s (%v)", pe.Details, err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type Host struct {
 	cfg   Config
 	procs map[string]*proc
 	names []string
+	// secrets redacts the host's log and the errors it returns.
+	secrets redactor
 }
 
 var _ playbooks.Catalog = (*Host)(nil)
@@ -44,11 +47,15 @@ var _ playbooks.Catalog = (*Host)(nil)
 // On failure no plugin process is left running.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
+	secrets := cfg.redactor()
+	if len(secrets) > 0 {
+		cfg.Logger = slog.New(&redactHandler{inner: cfg.Logger.Handler(), secrets: secrets})
+	}
 	srcs, err := cfg.discover()
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{cfg: cfg, procs: map[string]*proc{}}
+	h := &Host{cfg: cfg, procs: map[string]*proc{}, secrets: secrets}
 	errs := make([]error, len(srcs))
 	var wg sync.WaitGroup
 	for i, s := range srcs {
@@ -134,7 +141,8 @@ func (h *Host) Status() []Status {
 // workflow ID + step path so that a retried step never acts twice. The
 // deadline is ctx's, or Config.CallTimeout when ctx has none. Failures
 // reported by the plugin are *plugins.Error (see plugins.KindOf); a call cut
-// short by ctx wraps ctx.Err().
+// short by ctx wraps ctx.Err(). Secret values are redacted from the error,
+// message and details, as from the host's log: callers record errors.
 func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.RawMessage, idempotencyKey string) (json.RawMessage, error) {
 	p, ok := h.procs[plugin]
 	if !ok {
@@ -163,7 +171,7 @@ func (h *Host) Invoke(ctx context.Context, plugin, action string, input json.Raw
 		out, err = h.invoke(ctx, p, req)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s.%s: %w", plugin, action, err)
+		return nil, h.secrets.error(fmt.Errorf("%s.%s: %w", plugin, action, err))
 	}
 	return out, nil
 }
@@ -235,7 +243,12 @@ func (h *Host) tooLarge() error {
 }
 
 // Health asks the named plugin whether it can serve calls with its config.
+// Like Invoke, it redacts secret values from its error.
 func (h *Host) Health(ctx context.Context, plugin string) error {
+	return h.secrets.error(h.health(ctx, plugin))
+}
+
+func (h *Host) health(ctx context.Context, plugin string) error {
 	p, ok := h.procs[plugin]
 	if !ok {
 		return fmt.Errorf("unknown plugin %q", plugin)

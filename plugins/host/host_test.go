@@ -94,7 +94,7 @@ func TestInvokeAndCatalog(t *testing.T) {
 		t.Errorf("echo = %s", got)
 	}
 	spec, ok := h.Plugin("test")
-	if !ok || spec.Version != "0.0.1" || len(spec.Actions) != 7 {
+	if !ok || spec.Version != "0.0.1" || len(spec.Actions) != 8 {
 		t.Fatalf("Plugin(test) = %+v, %v", spec, ok)
 	}
 	if !strings.Contains(string(spec.Actions["echo"].Input), `"text"`) || !spec.Actions["page"].SideEffect {

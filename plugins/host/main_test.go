@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -141,6 +142,11 @@ func testPlugin(name string) *sdk.Plugin {
 			sdk.NewAction("page", "Pretend to page someone", func(_ context.Context, c sdk.Call, _ struct{}) (string, error) {
 				return c.IdempotencyKey, nil
 			}, sdk.SideEffect()),
+			sdk.NewAction("fail", "Fail quoting the token secret, as a careless plugin might", func(_ context.Context, c sdk.Call, _ struct{}) (struct{}, error) {
+				token := c.Secrets["token"]
+				details, _ := json.Marshal(map[string]any{"token": token, "retry_after_seconds": 3})
+				return struct{}{}, &plugins.Error{Kind: plugins.Permanent, Message: "vendor refused token " + token, Details: details}
+			}),
 		},
 	}
 }
