@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/soar-dev/soar/plugins/pluginpb"
 )
@@ -32,9 +34,17 @@ type Error struct {
 	Kind    Kind
 	Message string
 	// Details is optional machine-readable JSON, for example the list of
-	// schema problems for InvalidInput.
+	// schema problems for InvalidInput. One key is part of the protocol: a
+	// Retryable failure whose Details are an object with a positive number
+	// under "retry_after_seconds" (RetryAfterKey) asks the caller to wait
+	// that long before trying again, as a vendor's 429 or 503 Retry-After
+	// does; see RetryAfter.
 	Details json.RawMessage
 }
+
+// RetryAfterKey is the Details key of the wait, in seconds, that a failure
+// asks for before a retry.
+const RetryAfterKey = "retry_after_seconds"
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
@@ -60,6 +70,28 @@ func KindOf(err error) Kind {
 	default:
 		return Retryable
 	}
+}
+
+// RetryAfter returns the wait that err asks for before a retry: the
+// retry_after_seconds in the Details of the first *Error in err's chain.
+// ok is false when there is none, or it is not a positive number.
+func RetryAfter(err error) (wait time.Duration, ok bool) {
+	var pe *Error
+	if !errors.As(err, &pe) || len(pe.Details) == 0 {
+		return 0, false
+	}
+	var d map[string]json.RawMessage
+	if json.Unmarshal(pe.Details, &d) != nil {
+		return 0, false // not an object, such as InvalidInput's problem list
+	}
+	var secs float64
+	if json.Unmarshal(d[RetryAfterKey], &secs) != nil || !(secs > 0) {
+		return 0, false
+	}
+	if secs >= float64(math.MaxInt64)/float64(time.Second) {
+		return time.Duration(math.MaxInt64), true
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 // ErrorToProto converts err for the wire.

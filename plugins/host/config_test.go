@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/soar-dev/soar/playbooks"
 	"github.com/soar-dev/soar/plugins"
@@ -171,6 +172,9 @@ func TestInvokeErrorsAreRedacted(t *testing.T) {
 	var details map[string]any
 	if err := json.Unmarshal(pe.Details, &details); err != nil || details["token"] != "[redacted]" || details["retry_after_seconds"] != 3.0 {
 		t.Errorf("details = %s (%v)", pe.Details, err)
+	}
+	if d, ok := plugins.RetryAfter(err); !ok || d != 3*time.Second {
+		t.Errorf("RetryAfter = %v, %v; want 3s from the redacted details", d, ok)
 	}
 }
 

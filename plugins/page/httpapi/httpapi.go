@@ -51,13 +51,8 @@ func (e *Error) Unwrap() error { return e.kind }
 // RetryAfter is how long the vendor asked us to wait (429/503), zero when
 // it did not say.
 func (e *Error) RetryAfter() time.Duration {
-	var d struct {
-		Seconds float64 `json:"retry_after_seconds"`
-	}
-	if json.Unmarshal(e.kind.Details, &d) != nil {
-		return 0
-	}
-	return time.Duration(d.Seconds * float64(time.Second))
+	d, _ := plugins.RetryAfter(e.kind)
+	return d
 }
 
 // maxBody bounds what is read of a response.
@@ -130,7 +125,7 @@ func classify(req Request, resp *http.Response, body []byte) *Error {
 		var details json.RawMessage
 		if wait > 0 {
 			msg = fmt.Sprintf("%s (rate limited or busy; retry after %s)", what, wait)
-			details, _ = json.Marshal(map[string]float64{"retry_after_seconds": wait.Seconds()})
+			details, _ = json.Marshal(map[string]float64{plugins.RetryAfterKey: wait.Seconds()})
 		}
 		e.kind = &plugins.Error{Kind: plugins.Retryable, Message: msg, Details: details}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
