@@ -126,7 +126,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
 		if local {
 			interp.LocalActivities = map[string]bool{"geoip.lookup": true, "hr.status": true}
 		}
-		w := worker.New(c, queue, worker.Options{})
+		w := worker.New(c, queue, workerOptions())
 		w.RegisterWorkflowWithOptions(interp.Run, workflow.RegisterOptions{Name: workflows.WorkflowType})
 		w.RegisterWorkflowWithOptions(handwritten(local), workflow.RegisterOptions{Name: "bench.handwritten"})
 		w.RegisterActivityWithOptions((&workflows.Activities{Invoker: plugins}).Invoke, activity.RegisterOptions{Name: workflows.InvokeActivity})

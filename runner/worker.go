@@ -43,7 +43,7 @@ func NewWorker(cfg WorkerConfig) (worker.Worker, error) {
 	if cfg.LocalLookups {
 		interp.LocalActivities = readOnlyActions(cfg.Plugins)
 	}
-	w := worker.New(cfg.Client, cfg.TaskQueue, worker.Options{})
+	w := worker.New(cfg.Client, cfg.TaskQueue, workerOptions())
 	w.RegisterWorkflowWithOptions(interp.Run, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	acts := &workflows.Activities{Invoker: cfg.Plugins}
 	w.RegisterActivityWithOptions(acts.Invoke, activity.RegisterOptions{Name: workflows.InvokeActivity})
@@ -62,4 +62,14 @@ func readOnlyActions(cat playbooks.Catalog) map[string]bool {
 		}
 	}
 	return out
+}
+
+// workerOptions polls with more goroutines than the SDK's default of two per
+// task type: a triage run is many short tasks, and with two pollers the
+// worker idles between them while tasks wait on the server.
+func workerOptions() worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+	}
 }
