@@ -45,10 +45,13 @@ func (a *Activities) Invoke(ctx context.Context, req InvokeRequest) (any, error)
 	out, err := a.Invoker.Invoke(ctx, req.Plugin, req.Action, input, req.Key)
 	if err != nil {
 		kind := plugins.KindOf(err)
-		return nil, temporal.NewApplicationErrorWithOptions(err.Error(), string(kind), temporal.ApplicationErrorOptions{
-			NonRetryable: kind != plugins.Retryable,
-			Cause:        err,
-		})
+		opts := temporal.ApplicationErrorOptions{NonRetryable: kind != plugins.Retryable, Cause: err}
+		// A vendor that said when to come back (429/503 Retry-After) is
+		// retried then, not on the step's own backoff.
+		if wait, ok := plugins.RetryAfter(err); ok && kind == plugins.Retryable {
+			opts.NextRetryDelay = wait
+		}
+		return nil, temporal.NewApplicationErrorWithOptions(err.Error(), string(kind), opts)
 	}
 	var v any
 	if len(out) > 0 {

@@ -448,3 +448,26 @@ func TestGroupWaitAndGuardedStep(t *testing.T) {
 		t.Fatalf("details %+v", d)
 	}
 }
+
+// A vendor's Retry-After decides when a retryable failure is retried.
+func TestRetryAfterFromPlugin(t *testing.T) {
+	t.Parallel()
+	fp := socPlugins(map[string]string{"alice": "traveling"})
+	calls := 0
+	fp.handlers["hr.status"] = func(map[string]any) (any, error) {
+		calls++
+		if calls == 1 {
+			return nil, &plugins.Error{Kind: plugins.Retryable, Message: "429 from BambooHR", Details: json.RawMessage(`{"retry_after_seconds": 120}`)}
+		}
+		return map[string]any{"status": "traveling", "travel": map[string]any{"countries": []any{"GB"}}}, nil
+	}
+	h := newHarness(t, fp)
+	start := h.env.Now()
+	res := h.run(t, input(t, newCountry, "", loginAlert("81.2.69.142")))
+	if res.Verdict != workflows.VerdictSilenced {
+		t.Fatalf("verdict %q (%s)", res.Verdict, res.Error)
+	}
+	if took := h.env.Now().Sub(start); took < 2*time.Minute {
+		t.Fatalf("retried after %s, want the vendor's 2m", took)
+	}
+}
