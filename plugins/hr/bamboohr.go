@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/internal/datafile"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
@@ -36,7 +37,7 @@ type bambooHR struct {
 	cfg   BambooHRConfig
 	base  string
 	http  vendorHTTP
-	hours window
+	hours datafile.Window
 	wh    WorkingHours
 	dirs  *directoryCache
 	key   string
@@ -242,7 +243,7 @@ func (b *bambooHR) status(ctx context.Context, call sdk.Call, user string, at ti
 	day := local.Format(dateLayout)
 	s := Status{
 		User: p.ID, Name: p.Name, Timezone: p.Timezone, LocalTime: local.Format(time.RFC3339),
-		WorkingHours: b.wh, InWorkingHours: b.hours.contains(local), Status: StatusOffDuty,
+		WorkingHours: b.wh, InWorkingHours: b.hours.Contains(local), Status: StatusOffDuty,
 	}
 	if s.InWorkingHours {
 		s.Status = StatusWorking

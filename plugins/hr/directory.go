@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/soar-dev/soar/plugins/internal/datafile"
 )
 
 // The directory file (see examples/data/hr.yaml) is written for people:
@@ -83,7 +85,7 @@ type directory struct {
 type person struct {
 	Person
 	loc             *time.Location
-	hours           window
+	hours           datafile.Window
 	travel, timeOff []period
 }
 
@@ -109,22 +111,22 @@ func defaultWorkingHours() WorkingHours {
 }
 
 func parseDirectory(data []byte) (*directory, error) {
-	root, err := parseYAMLFile(data)
+	root, err := datafile.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	var doc fileDoc
-	if err := decodeStrict(root, &doc); err != nil {
+	if err := datafile.DecodeStrict(root, &doc); err != nil {
 		return nil, err
 	}
 	defZone, defHours := time.UTC, defaultWorkingHours()
 	if doc.Defaults.Kind != 0 {
 		var d fileDefaults
-		if err := decodeStrict(&doc.Defaults, &d); err != nil {
+		if err := datafile.DecodeStrict(&doc.Defaults, &d); err != nil {
 			return nil, err
 		}
 		if d.Timezone.Kind != 0 {
-			if defZone, err = parseZone(&d.Timezone); err != nil {
+			if defZone, err = datafile.ParseZone(&d.Timezone); err != nil {
 				return nil, err
 			}
 		}
@@ -135,7 +137,7 @@ func parseDirectory(data []byte) (*directory, error) {
 		}
 	}
 	if len(doc.People) == 0 {
-		return nil, errAt(root, "no people: add a `people:` list")
+		return nil, datafile.ErrorAt(root, "no people: add a `people:` list")
 	}
 	dir := &directory{people: map[string]*person{}}
 	managers := map[string]*yaml.Node{}
@@ -145,7 +147,7 @@ func parseDirectory(data []byte) (*directory, error) {
 			return nil, err
 		}
 		if _, dup := dir.people[p.ID]; dup {
-			return nil, errAt(&doc.People[i], "person %q is listed twice", p.ID)
+			return nil, datafile.ErrorAt(&doc.People[i], "person %q is listed twice", p.ID)
 		}
 		dir.people[p.ID] = p
 		dir.order = append(dir.order, p.ID)
@@ -156,40 +158,29 @@ func parseDirectory(data []byte) (*directory, error) {
 	for _, id := range dir.order {
 		if m := managers[id]; m != nil {
 			if _, ok := dir.people[m.Value]; !ok {
-				return nil, errAt(m, "manager %q of %s is not in the file", m.Value, id)
+				return nil, datafile.ErrorAt(m, "manager %q of %s is not in the file", m.Value, id)
 			}
 		}
 	}
 	return dir, nil
 }
 
-func parseZone(n *yaml.Node) (*time.Location, error) {
-	if n.Value == "" || n.Value == "Local" {
-		return nil, errAt(n, "timezone must be an IANA name such as Europe/Berlin")
-	}
-	loc, err := time.LoadLocation(n.Value)
-	if err != nil {
-		return nil, errAt(n, "unknown time zone %q (use an IANA name such as Europe/Berlin or America/New_York)", n.Value)
-	}
-	return loc, nil
-}
-
-func parseHours(n *yaml.Node) (WorkingHours, window, error) {
+func parseHours(n *yaml.Node) (WorkingHours, datafile.Window, error) {
 	var h fileHours
-	if err := decodeStrict(n, &h); err != nil {
-		return WorkingHours{}, window{}, err
+	if err := datafile.DecodeStrict(n, &h); err != nil {
+		return WorkingHours{}, datafile.Window{}, err
 	}
 	wh := WorkingHours{Start: h.Start.Value, End: h.End.Value}
-	var w window
+	var w datafile.Window
 	var err error
 	if h.Start.Kind == 0 || h.End.Kind == 0 {
-		return wh, w, errAt(n, "working_hours needs start and end, e.g. {start: \"09:00\", end: \"17:00\", days: [mon-fri]}")
+		return wh, w, datafile.ErrorAt(n, "working_hours needs start and end, e.g. {start: \"09:00\", end: \"17:00\", days: [mon-fri]}")
 	}
-	if w.start, err = parseClock(h.Start.Value); err != nil {
-		return wh, w, errAt(&h.Start, "%v", err)
+	if w.Start, err = datafile.ParseClock(h.Start.Value); err != nil {
+		return wh, w, datafile.ErrorAt(&h.Start, "%v", err)
 	}
-	if w.end, err = parseClock(h.End.Value); err != nil {
-		return wh, w, errAt(&h.End, "%v", err)
+	if w.End, err = datafile.ParseClock(h.End.Value); err != nil {
+		return wh, w, datafile.ErrorAt(&h.End, "%v", err)
 	}
 	days := []string{"mon-fri"}
 	if h.Days.Kind != 0 {
@@ -197,17 +188,17 @@ func parseHours(n *yaml.Node) (WorkingHours, window, error) {
 		if err := h.Days.Decode(&days); err != nil {
 			var one string
 			if h.Days.Decode(&one) != nil {
-				return wh, w, errAt(&h.Days, "days must be a list such as [mon-fri] or [mon, wed, fri]")
+				return wh, w, datafile.ErrorAt(&h.Days, "days must be a list such as [mon-fri] or [mon, wed, fri]")
 			}
 			days = []string{one}
 		}
 	}
-	if w.days, err = parseDays(days); err != nil {
-		return wh, w, errAt(&h.Days, "%v", err)
+	if w.Days, err = datafile.ParseDays(days); err != nil {
+		return wh, w, datafile.ErrorAt(&h.Days, "%v", err)
 	}
-	for i, on := range w.days {
+	for i, on := range w.Days {
 		if on {
-			wh.Days = append(wh.Days, weekdays[i])
+			wh.Days = append(wh.Days, datafile.DayName(time.Weekday(i)))
 		}
 	}
 	// Monday first reads better than the Weekday order.
@@ -219,14 +210,14 @@ func parseHours(n *yaml.Node) (WorkingHours, window, error) {
 
 func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*person, *yaml.Node, error) {
 	var fp filePerson
-	if err := decodeStrict(n, &fp); err != nil {
+	if err := datafile.DecodeStrict(n, &fp); err != nil {
 		return nil, nil, err
 	}
 	if !idPattern.MatchString(fp.ID.Value) {
 		if fp.ID.Kind == 0 {
-			return nil, nil, errAt(n, "person has no id")
+			return nil, nil, datafile.ErrorAt(n, "person has no id")
 		}
-		return nil, nil, errAt(&fp.ID, "id %q must be letters, digits and . _ @ + - (no spaces)", fp.ID.Value)
+		return nil, nil, datafile.ErrorAt(&fp.ID, "id %q must be letters, digits and . _ @ + - (no spaces)", fp.ID.Value)
 	}
 	p := &person{Person: Person{
 		ID: fp.ID.Value, Name: fp.Name, Email: fp.Email, Phone: fp.Phone, Title: fp.Title,
@@ -239,7 +230,7 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 	p.loc = defZone
 	if fp.Timezone.Kind != 0 {
 		var err error
-		if p.loc, err = parseZone(&fp.Timezone); err != nil {
+		if p.loc, err = datafile.ParseZone(&fp.Timezone); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -252,12 +243,12 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 	} else {
 		p.WorkingHours = defHours
 		if p.hours, err = hoursWindow(defHours); err != nil {
-			return nil, nil, errAt(n, "default working hours: %v", err)
+			return nil, nil, datafile.ErrorAt(n, "default working hours: %v", err)
 		}
 	}
 	for i := range fp.Travel {
 		var ft fileTravel
-		if err := decodeStrict(&fp.Travel[i], &ft); err != nil {
+		if err := datafile.DecodeStrict(&fp.Travel[i], &ft); err != nil {
 			return nil, nil, err
 		}
 		per, err := parsePeriod(&fp.Travel[i], &ft.From, &ft.Until, p.loc)
@@ -265,16 +256,16 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 			return nil, nil, err
 		}
 		if ft.Countries.Kind == 0 {
-			return nil, nil, errAt(&fp.Travel[i], "travel needs countries, e.g. countries: [GB]")
+			return nil, nil, datafile.ErrorAt(&fp.Travel[i], "travel needs countries, e.g. countries: [GB]")
 		}
 		var countries []string
 		if err := ft.Countries.Decode(&countries); err != nil || len(countries) == 0 {
-			return nil, nil, errAt(&ft.Countries, "countries must be a list of ISO 3166 alpha-2 codes, e.g. [GB, IE]")
+			return nil, nil, datafile.ErrorAt(&ft.Countries, "countries must be a list of ISO 3166 alpha-2 codes, e.g. [GB, IE]")
 		}
 		for j, c := range countries {
 			countries[j] = strings.ToUpper(strings.TrimSpace(c))
 			if !countryPattern.MatchString(countries[j]) {
-				return nil, nil, errAt(&ft.Countries, "%q is not an ISO 3166 alpha-2 country code (GB, US, DE …)", c)
+				return nil, nil, datafile.ErrorAt(&ft.Countries, "%q is not an ISO 3166 alpha-2 country code (GB, US, DE …)", c)
 			}
 		}
 		per.countries, per.note = countries, ft.Note
@@ -283,7 +274,7 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 	}
 	for i := range fp.TimeOff {
 		var fo fileTimeOff
-		if err := decodeStrict(&fp.TimeOff[i], &fo); err != nil {
+		if err := datafile.DecodeStrict(&fp.TimeOff[i], &fo); err != nil {
 			return nil, nil, err
 		}
 		per, err := parsePeriod(&fp.TimeOff[i], &fo.From, &fo.Until, p.loc)
@@ -292,7 +283,7 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 		}
 		per.kind = strings.ToLower(strings.TrimSpace(fo.Kind.Value))
 		if per.kind == "" {
-			return nil, nil, errAt(&fp.TimeOff[i], "time_off needs a kind: sick, vacation, parental, …")
+			return nil, nil, datafile.ErrorAt(&fp.TimeOff[i], "time_off needs a kind: sick, vacation, parental, …")
 		}
 		per.note = fo.Note
 		p.timeOff = append(p.timeOff, per)
@@ -305,16 +296,16 @@ func parsePerson(n *yaml.Node, defZone *time.Location, defHours WorkingHours) (*
 	return p, mgr, nil
 }
 
-func hoursWindow(h WorkingHours) (window, error) {
-	var w window
+func hoursWindow(h WorkingHours) (datafile.Window, error) {
+	var w datafile.Window
 	var err error
-	if w.start, err = parseClock(h.Start); err != nil {
+	if w.Start, err = datafile.ParseClock(h.Start); err != nil {
 		return w, err
 	}
-	if w.end, err = parseClock(h.End); err != nil {
+	if w.End, err = datafile.ParseClock(h.End); err != nil {
 		return w, err
 	}
-	w.days, err = parseDays(h.Days)
+	w.Days, err = datafile.ParseDays(h.Days)
 	return w, err
 }
 
@@ -327,7 +318,7 @@ const (
 // (until inclusive), a date-time is an exact instant (until exclusive).
 func parsePeriod(n, from, until *yaml.Node, loc *time.Location) (period, error) {
 	if from.Kind == 0 || until.Kind == 0 {
-		return period{}, errAt(n, "a period needs from and until (dates like 2026-12-07, both days included)")
+		return period{}, datafile.ErrorAt(n, "a period needs from and until (dates like 2026-12-07, both days included)")
 	}
 	f, err := parseInstant(from, loc, false)
 	if err != nil {
@@ -338,7 +329,7 @@ func parsePeriod(n, from, until *yaml.Node, loc *time.Location) (period, error) 
 		return period{}, err
 	}
 	if !u.After(f) {
-		return period{}, errAt(until, "until %s is not after from %s", until.Value, from.Value)
+		return period{}, datafile.ErrorAt(until, "until %s is not after from %s", until.Value, from.Value)
 	}
 	return period{from: f, until: u, fromText: from.Value, untilText: until.Value}, nil
 }
@@ -359,7 +350,7 @@ func parseInstant(n *yaml.Node, loc *time.Location, end bool) (time.Time, error)
 			return t, nil
 		}
 	}
-	return time.Time{}, errAt(n, "%q is not a date (2026-12-07) or date-time (2026-12-07T14:00 or 2026-12-07T14:00:00+01:00)", n.Value)
+	return time.Time{}, datafile.ErrorAt(n, "%q is not a date (2026-12-07) or date-time (2026-12-07T14:00 or 2026-12-07T14:00:00+01:00)", n.Value)
 }
 
 // statusAt is the person's HR status at t: sick or on leave first, then
@@ -368,7 +359,7 @@ func (p *person) statusAt(t time.Time) Status {
 	local := t.In(p.loc)
 	s := Status{
 		User: p.ID, Name: p.Name, Timezone: p.Timezone, LocalTime: local.Format(time.RFC3339),
-		WorkingHours: p.WorkingHours, InWorkingHours: p.hours.contains(local), Manager: p.Manager,
+		WorkingHours: p.WorkingHours, InWorkingHours: p.hours.Contains(local), Manager: p.Manager,
 	}
 	var leave *period
 	for i := range p.timeOff {

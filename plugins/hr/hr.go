@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata" // statuses depend on IANA zones; do not depend on the host having them
 
 	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/internal/datafile"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
@@ -114,7 +115,7 @@ type backend interface {
 
 // Plugin returns the hr plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	h := &hrPlugin{files: &fileCache[*directory]{parse: parseDirectory}, dirs: &directoryCache{}}
+	h := &hrPlugin{files: datafile.NewCache(parseDirectory), dirs: &directoryCache{}}
 	return &sdk.Plugin{
 		Name:        "hr",
 		Version:     Version,
@@ -132,7 +133,7 @@ func Plugin() *sdk.Plugin {
 }
 
 type hrPlugin struct {
-	files *fileCache[*directory]
+	files *datafile.Cache[*directory]
 	dirs  *directoryCache
 }
 
@@ -200,11 +201,11 @@ func (h *hrPlugin) health(ctx context.Context, call sdk.Call) error {
 // fileBackend answers from the YAML directory.
 type fileBackend struct {
 	path  string
-	files *fileCache[*directory]
+	files *datafile.Cache[*directory]
 }
 
 func (f *fileBackend) dir(call sdk.Call) (*directory, error) {
-	d, err := f.files.get(f.path, call.Logger)
+	d, err := f.files.Get(f.path, call.Logger)
 	if err != nil {
 		return nil, plugins.Errorf(plugins.Permanent, "hr directory %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata" // rotations depend on IANA zones; do not depend on the host having them
 
 	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/internal/datafile"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
@@ -106,7 +107,7 @@ type backend interface {
 
 // Plugin returns the oncall plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	o := &oncallPlugin{files: &fileCache[*roster]{parse: parseRoster}}
+	o := &oncallPlugin{files: datafile.NewCache(parseRoster)}
 	return &sdk.Plugin{
 		Name:        "oncall",
 		Version:     Version,
@@ -126,7 +127,7 @@ func Plugin() *sdk.Plugin {
 }
 
 type oncallPlugin struct {
-	files *fileCache[*roster]
+	files *datafile.Cache[*roster]
 }
 
 func (o *oncallPlugin) backend(call sdk.Call) (backend, error) {
@@ -197,12 +198,12 @@ func (o *oncallPlugin) health(_ context.Context, call sdk.Call) error {
 // fileBackend answers from the YAML schedules.
 type fileBackend struct {
 	path  string
-	files *fileCache[*roster]
+	files *datafile.Cache[*roster]
 	call  sdk.Call
 }
 
 func (f *fileBackend) roster() (*roster, error) {
-	r, err := f.files.get(f.path, f.call.Logger)
+	r, err := f.files.Get(f.path, f.call.Logger)
 	if err != nil {
 		return nil, plugins.Errorf(plugins.Permanent, "on-call file %v", err)
 	}

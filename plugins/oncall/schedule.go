@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/soar-dev/soar/plugins/internal/datafile"
 )
 
 // The on-call file (see examples/data/oncall.yaml) follows PagerDuty's model:
@@ -119,7 +121,7 @@ type layer struct {
 	days         int           // calendar rotation length in days, or
 	length       time.Duration // elapsed rotation length
 	users        []string
-	restrictions []window
+	restrictions []datafile.Window
 }
 
 type override struct {
@@ -139,19 +141,19 @@ type tierSpec struct {
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
 
 func parseRoster(data []byte) (*roster, error) {
-	root, err := parseYAMLFile(data)
+	root, err := datafile.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	var doc fileDoc
-	if err := decodeStrict(root, &doc); err != nil {
+	if err := datafile.DecodeStrict(root, &doc); err != nil {
 		return nil, err
 	}
 	r := &roster{responders: map[string]Responder{}, schedules: map[string]*schedule{}, policies: map[string]*policy{}}
 	for i := range doc.Responders {
 		n := &doc.Responders[i]
 		var fr fileResponder
-		if err := decodeStrict(n, &fr); err != nil {
+		if err := datafile.DecodeStrict(n, &fr); err != nil {
 			return nil, err
 		}
 		id, err := parseID(n, &fr.ID, "responder")
@@ -159,11 +161,11 @@ func parseRoster(data []byte) (*roster, error) {
 			return nil, err
 		}
 		if _, dup := r.responders[id]; dup {
-			return nil, errAt(n, "responder %q is listed twice", id)
+			return nil, datafile.ErrorAt(n, "responder %q is listed twice", id)
 		}
 		resp := Responder{ID: id, Name: fr.Name, Email: fr.Email, Phone: fr.Phone}
 		if fr.Timezone.Kind != 0 {
-			loc, err := parseZone(&fr.Timezone)
+			loc, err := datafile.ParseZone(&fr.Timezone)
 			if err != nil {
 				return nil, err
 			}
@@ -180,7 +182,7 @@ func parseRoster(data []byte) (*roster, error) {
 			return nil, err
 		}
 		if _, dup := r.schedules[s.id]; dup {
-			return nil, errAt(&doc.Schedules[i], "schedule %q is listed twice", s.id)
+			return nil, datafile.ErrorAt(&doc.Schedules[i], "schedule %q is listed twice", s.id)
 		}
 		r.schedules[s.id] = s
 		r.scheduleOrder = append(r.scheduleOrder, s.id)
@@ -191,48 +193,37 @@ func parseRoster(data []byte) (*roster, error) {
 			return nil, err
 		}
 		if _, dup := r.policies[p.id]; dup {
-			return nil, errAt(&doc.Policies[i], "policy %q is listed twice", p.id)
+			return nil, datafile.ErrorAt(&doc.Policies[i], "policy %q is listed twice", p.id)
 		}
 		r.policies[p.id] = p
 		r.policyOrder = append(r.policyOrder, p.id)
 	}
 	if len(r.schedules) == 0 && len(r.policies) == 0 {
-		return nil, errAt(root, "no schedules and no policies: add a `schedules:` or `policies:` list")
+		return nil, datafile.ErrorAt(root, "no schedules and no policies: add a `schedules:` or `policies:` list")
 	}
 	return r, nil
 }
 
 func parseID(parent, n *yaml.Node, what string) (string, error) {
 	if n.Kind == 0 {
-		return "", errAt(parent, "%s has no id", what)
+		return "", datafile.ErrorAt(parent, "%s has no id", what)
 	}
 	if !idPattern.MatchString(n.Value) {
-		return "", errAt(n, "%s id %q must be letters, digits and . _ @ + - (no spaces)", what, n.Value)
+		return "", datafile.ErrorAt(n, "%s id %q must be letters, digits and . _ @ + - (no spaces)", what, n.Value)
 	}
 	return n.Value, nil
 }
 
-func parseZone(n *yaml.Node) (*time.Location, error) {
-	if n.Value == "" || n.Value == "Local" {
-		return nil, errAt(n, "timezone must be an IANA name such as Europe/Berlin")
-	}
-	loc, err := time.LoadLocation(n.Value)
-	if err != nil {
-		return nil, errAt(n, "unknown time zone %q (use an IANA name such as Europe/Berlin or America/New_York)", n.Value)
-	}
-	return loc, nil
-}
-
 func (r *roster) responderRef(n *yaml.Node) (string, error) {
 	if _, ok := r.responders[n.Value]; !ok {
-		return "", errAt(n, "%q is not in responders", n.Value)
+		return "", datafile.ErrorAt(n, "%q is not in responders", n.Value)
 	}
 	return n.Value, nil
 }
 
 func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 	var fs fileSchedule
-	if err := decodeStrict(n, &fs); err != nil {
+	if err := datafile.DecodeStrict(n, &fs); err != nil {
 		return nil, err
 	}
 	id, err := parseID(n, &fs.ID, "schedule")
@@ -244,13 +235,13 @@ func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 		s.name = id
 	}
 	if fs.Timezone.Kind == 0 {
-		return nil, errAt(n, "schedule %s needs a timezone (its handoff times and restrictions are local times)", id)
+		return nil, datafile.ErrorAt(n, "schedule %s needs a timezone (its handoff times and restrictions are local times)", id)
 	}
-	if s.loc, err = parseZone(&fs.Timezone); err != nil {
+	if s.loc, err = datafile.ParseZone(&fs.Timezone); err != nil {
 		return nil, err
 	}
 	if len(fs.Layers) == 0 {
-		return nil, errAt(n, "schedule %s has no layers", id)
+		return nil, datafile.ErrorAt(n, "schedule %s has no layers", id)
 	}
 	for i := range fs.Layers {
 		l, err := r.parseLayer(&fs.Layers[i], s.loc)
@@ -262,11 +253,11 @@ func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 	for i := range fs.Overrides {
 		on := &fs.Overrides[i]
 		var fo fileOverride
-		if err := decodeStrict(on, &fo); err != nil {
+		if err := datafile.DecodeStrict(on, &fo); err != nil {
 			return nil, err
 		}
 		if fo.User.Kind == 0 || fo.From.Kind == 0 || fo.Until.Kind == 0 {
-			return nil, errAt(on, "an override needs user, from and until")
+			return nil, datafile.ErrorAt(on, "an override needs user, from and until")
 		}
 		o := override{}
 		if o.user, err = r.responderRef(&fo.User); err != nil {
@@ -279,7 +270,7 @@ func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 			return nil, err
 		}
 		if !o.until.After(o.from) {
-			return nil, errAt(&fo.Until, "until %s is not after from %s", fo.Until.Value, fo.From.Value)
+			return nil, datafile.ErrorAt(&fo.Until, "until %s is not after from %s", fo.Until.Value, fo.From.Value)
 		}
 		s.overrides = append(s.overrides, o)
 	}
@@ -288,18 +279,18 @@ func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 
 func (r *roster) parseLayer(n *yaml.Node, loc *time.Location) (layer, error) {
 	var fl fileLayer
-	if err := decodeStrict(n, &fl); err != nil {
+	if err := datafile.DecodeStrict(n, &fl); err != nil {
 		return layer{}, err
 	}
 	l := layer{name: fl.Name, loc: loc}
 	var err error
 	if fl.Timezone.Kind != 0 {
-		if l.loc, err = parseZone(&fl.Timezone); err != nil {
+		if l.loc, err = datafile.ParseZone(&fl.Timezone); err != nil {
 			return l, err
 		}
 	}
 	if fl.Start.Kind == 0 || fl.Rotation.Kind == 0 || len(fl.Users) == 0 {
-		return l, errAt(n, "a layer needs start (first handoff), rotation and users")
+		return l, datafile.ErrorAt(n, "a layer needs start (first handoff), rotation and users")
 	}
 	if l.start, err = parseInstant(&fl.Start, l.loc); err != nil {
 		return l, err
@@ -309,11 +300,11 @@ func (r *roster) parseLayer(n *yaml.Node, loc *time.Location) (layer, error) {
 			return l, err
 		}
 		if !l.end.After(l.start) {
-			return l, errAt(&fl.End, "end %s is not after start %s", fl.End.Value, fl.Start.Value)
+			return l, datafile.ErrorAt(&fl.End, "end %s is not after start %s", fl.End.Value, fl.Start.Value)
 		}
 	}
 	if l.days, l.length, err = parseRotation(fl.Rotation.Value); err != nil {
-		return l, errAt(&fl.Rotation, "%v", err)
+		return l, datafile.ErrorAt(&fl.Rotation, "%v", err)
 	}
 	for i := range fl.Users {
 		u, err := r.responderRef(&fl.Users[i])
@@ -325,7 +316,7 @@ func (r *roster) parseLayer(n *yaml.Node, loc *time.Location) (layer, error) {
 	for i := range fl.Restrictions {
 		rn := &fl.Restrictions[i]
 		var fr fileRestriction
-		if err := decodeStrict(rn, &fr); err != nil {
+		if err := datafile.DecodeStrict(rn, &fr); err != nil {
 			return l, err
 		}
 		w, err := parseWindow(rn, &fr)
@@ -337,30 +328,30 @@ func (r *roster) parseLayer(n *yaml.Node, loc *time.Location) (layer, error) {
 	return l, nil
 }
 
-func parseWindow(n *yaml.Node, fr *fileRestriction) (window, error) {
-	var w window
+func parseWindow(n *yaml.Node, fr *fileRestriction) (datafile.Window, error) {
+	var w datafile.Window
 	if fr.From.Kind == 0 || fr.To.Kind == 0 {
-		return w, errAt(n, "a restriction needs from and to, e.g. {days: [mon-fri], from: \"09:00\", to: \"17:00\"}")
+		return w, datafile.ErrorAt(n, "a restriction needs from and to, e.g. {days: [mon-fri], from: \"09:00\", to: \"17:00\"}")
 	}
 	var err error
-	if w.start, err = parseClock(fr.From.Value); err != nil {
-		return w, errAt(&fr.From, "%v", err)
+	if w.Start, err = datafile.ParseClock(fr.From.Value); err != nil {
+		return w, datafile.ErrorAt(&fr.From, "%v", err)
 	}
-	if w.end, err = parseClock(fr.To.Value); err != nil {
-		return w, errAt(&fr.To, "%v", err)
+	if w.End, err = datafile.ParseClock(fr.To.Value); err != nil {
+		return w, datafile.ErrorAt(&fr.To, "%v", err)
 	}
 	days := []string{"mon-sun"}
 	if fr.Days.Kind != 0 {
 		if err := fr.Days.Decode(&days); err != nil {
 			var one string
 			if fr.Days.Decode(&one) != nil {
-				return w, errAt(&fr.Days, "days must be a list such as [mon-fri] or [sat, sun]")
+				return w, datafile.ErrorAt(&fr.Days, "days must be a list such as [mon-fri] or [sat, sun]")
 			}
 			days = []string{one}
 		}
 	}
-	if w.days, err = parseDays(days); err != nil {
-		return w, errAt(&fr.Days, "%v", err)
+	if w.Days, err = datafile.ParseDays(days); err != nil {
+		return w, datafile.ErrorAt(&fr.Days, "%v", err)
 	}
 	return w, nil
 }
@@ -395,7 +386,7 @@ func parseRotation(s string) (days int, length time.Duration, err error) {
 
 func (r *roster) parsePolicy(n *yaml.Node) (*policy, error) {
 	var fp filePolicy
-	if err := decodeStrict(n, &fp); err != nil {
+	if err := datafile.DecodeStrict(n, &fp); err != nil {
 		return nil, err
 	}
 	id, err := parseID(n, &fp.ID, "policy")
@@ -407,22 +398,22 @@ func (r *roster) parsePolicy(n *yaml.Node) (*policy, error) {
 		p.name = id
 	}
 	if len(fp.Tiers) == 0 {
-		return nil, errAt(n, "policy %s has no tiers", id)
+		return nil, datafile.ErrorAt(n, "policy %s has no tiers", id)
 	}
 	for i := range fp.Tiers {
 		tn := &fp.Tiers[i]
 		var ft fileTier
-		if err := decodeStrict(tn, &ft); err != nil {
+		if err := datafile.DecodeStrict(tn, &ft); err != nil {
 			return nil, err
 		}
 		if len(ft.Schedules)+len(ft.Responders) == 0 {
-			return nil, errAt(tn, "tier %d of policy %s names no schedules and no responders", i+1, id)
+			return nil, datafile.ErrorAt(tn, "tier %d of policy %s names no schedules and no responders", i+1, id)
 		}
 		var t tierSpec
 		for j := range ft.Schedules {
 			sn := &ft.Schedules[j]
 			if _, ok := r.schedules[sn.Value]; !ok {
-				return nil, errAt(sn, "schedule %q is not defined (policies come after the schedules they use)", sn.Value)
+				return nil, datafile.ErrorAt(sn, "schedule %q is not defined (policies come after the schedules they use)", sn.Value)
 			}
 			t.schedules = append(t.schedules, sn.Value)
 		}
@@ -452,7 +443,7 @@ func parseInstant(n *yaml.Node, loc *time.Location) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errAt(n, "%q is not a date-time (2026-01-05T09:00 in the schedule's zone, or 2026-01-05T09:00:00+01:00)", n.Value)
+	return time.Time{}, datafile.ErrorAt(n, "%q is not a date-time (2026-01-05T09:00 in the schedule's zone, or 2026-01-05T09:00:00+01:00)", n.Value)
 }
 
 // onCall is who the schedule has on call at t: the last override covering
@@ -479,7 +470,7 @@ func (l *layer) onCall(t time.Time) (string, bool) {
 		local := t.In(l.loc)
 		in := false
 		for _, w := range l.restrictions {
-			in = in || w.contains(local)
+			in = in || w.Contains(local)
 		}
 		if !in {
 			return "", false

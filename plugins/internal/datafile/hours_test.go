@@ -1,4 +1,4 @@
-package oncall
+package datafile
 
 import (
 	"testing"
@@ -19,7 +19,7 @@ func TestParseDays(t *testing.T) {
 		{[]string{"monday"}, "", false},
 		{[]string{"mon-"}, "", false},
 	} {
-		set, err := parseDays(tt.in)
+		set, err := ParseDays(tt.in)
 		if (err == nil) != tt.ok {
 			t.Errorf("%v: error %v", tt.in, err)
 			continue
@@ -40,23 +40,23 @@ func TestWindow(t *testing.T) {
 		// 2026-12-06 is a Sunday.
 		return time.Date(2026, 12, 6+int(wd), hh, mm, 0, 0, time.UTC)
 	}
-	allWeek, _ := parseDays([]string{"mon-sun"})
-	friday, _ := parseDays([]string{"fri"})
+	allWeek, _ := ParseDays([]string{"mon-sun"})
+	friday, _ := ParseDays([]string{"fri"})
 	for _, tt := range []struct {
-		w    window
+		w    Window
 		at   time.Time
 		want bool
 	}{
-		{window{allWeek, 9 * 60, 17 * 60}, day(time.Monday, 9, 0), true},
-		{window{allWeek, 9 * 60, 17 * 60}, day(time.Monday, 17, 0), false},
-		{window{allWeek, 0, 24 * 60}, day(time.Monday, 23, 59), true},
-		{window{friday, 22 * 60, 6 * 60}, day(time.Friday, 21, 59), false},
-		{window{friday, 22 * 60, 6 * 60}, day(time.Friday, 22, 0), true},
-		{window{friday, 22 * 60, 6 * 60}, day(time.Saturday, 5, 59), true},
-		{window{friday, 22 * 60, 6 * 60}, day(time.Saturday, 6, 0), false},
-		{window{friday, 22 * 60, 6 * 60}, day(time.Thursday, 23, 0), false},
+		{Window{allWeek, 9 * 60, 17 * 60}, day(time.Monday, 9, 0), true},
+		{Window{allWeek, 9 * 60, 17 * 60}, day(time.Monday, 17, 0), false},
+		{Window{allWeek, 0, 24 * 60}, day(time.Monday, 23, 59), true},
+		{Window{friday, 22 * 60, 6 * 60}, day(time.Friday, 21, 59), false},
+		{Window{friday, 22 * 60, 6 * 60}, day(time.Friday, 22, 0), true},
+		{Window{friday, 22 * 60, 6 * 60}, day(time.Saturday, 5, 59), true},
+		{Window{friday, 22 * 60, 6 * 60}, day(time.Saturday, 6, 0), false},
+		{Window{friday, 22 * 60, 6 * 60}, day(time.Thursday, 23, 0), false},
 	} {
-		if got := tt.w.contains(tt.at); got != tt.want {
+		if got := tt.w.Contains(tt.at); got != tt.want {
 			t.Errorf("%+v contains %s = %v, want %v", tt.w, tt.at.Format("Mon 15:04"), got, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package oncall
+package datafile
 
 import (
 	"fmt"
@@ -9,9 +9,12 @@ import (
 
 var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
-// parseDays reads day names and ranges such as ["mon-fri", "sun"] into a
+// DayName is the short lower-case name of d, as ParseDays reads it: "mon".
+func DayName(d time.Weekday) string { return weekdays[d] }
+
+// ParseDays reads day names and ranges such as ["mon-fri", "sun"] into a
 // set indexed by time.Weekday.
-func parseDays(items []string) ([7]bool, error) {
+func ParseDays(items []string) ([7]bool, error) {
 	var set [7]bool
 	day := func(s string) (int, error) {
 		for i, d := range weekdays {
@@ -43,8 +46,8 @@ func parseDays(items []string) ([7]bool, error) {
 	return set, nil
 }
 
-// parseClock reads "HH:MM" (00:00–24:00) as minutes after midnight.
-func parseClock(s string) (int, error) {
+// ParseClock reads "HH:MM" (00:00–24:00) as minutes after midnight.
+func ParseClock(s string) (int, error) {
 	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
@@ -54,20 +57,21 @@ func parseClock(s string) (int, error) {
 	return hh*60 + mm, nil
 }
 
-// window is a weekly recurring period of local time: on each listed day
-// from start to end. An end at or before the start runs past midnight, and
+// Window is a weekly recurring period of local time: on each listed day
+// from Start to End. An End at or before the Start runs past midnight, and
 // then the listed day is the day the window opens.
-type window struct {
-	days       [7]bool
-	start, end int // minutes after local midnight
+type Window struct {
+	Days       [7]bool // indexed by time.Weekday, as ParseDays returns
+	Start, End int     // minutes after local midnight, as ParseClock returns
 }
 
-func (w window) contains(local time.Time) bool {
+// Contains reports whether local, a time in the window's zone, is inside.
+func (w Window) Contains(local time.Time) bool {
 	mins := local.Hour()*60 + local.Minute()
 	today := int(local.Weekday())
 	yesterday := (today + 6) % 7
-	if w.start < w.end {
-		return w.days[today] && mins >= w.start && mins < w.end
+	if w.Start < w.End {
+		return w.Days[today] && mins >= w.Start && mins < w.End
 	}
-	return (w.days[today] && mins >= w.start) || (w.days[yesterday] && mins < w.end)
+	return (w.Days[today] && mins >= w.Start) || (w.Days[yesterday] && mins < w.End)
 }

@@ -1,4 +1,4 @@
-package oncall
+package datafile
 
 import (
 	"fmt"
@@ -7,11 +7,11 @@ import (
 	"sync"
 )
 
-// fileCache keeps the parsed form of a data file and re-reads it when the
-// file's modification time or size changes, so an edited directory applies
-// to the next call without restarting soar. A changed file that does not
-// parse is reported and ignored: the previous version keeps serving, whole.
-type fileCache[T any] struct {
+// Cache keeps the parsed form of data files and re-reads a file when its
+// modification time or size changes, so an edited file applies to the next
+// call without restarting soar. A changed file that does not parse is
+// reported and ignored: the previous version keeps serving, whole.
+type Cache[T any] struct {
 	parse func([]byte) (T, error)
 
 	mu    sync.Mutex
@@ -31,7 +31,17 @@ type stamp struct {
 	size int64
 }
 
-func (c *fileCache[T]) get(path string, logger *slog.Logger) (T, error) {
+// NewCache returns a cache that turns a file's content into a T with parse.
+func NewCache[T any](parse func([]byte) (T, error)) *Cache[T] {
+	return &Cache[T]{parse: parse}
+}
+
+// Get returns the parsed form of the file at path, reading it if it is new
+// or has changed. A file that cannot be read or parsed is an error (its
+// message starts with path:line: when parse said where) until a version of
+// it has parsed; from then on Get keeps returning that version and logs
+// the problem to logger instead.
+func (c *Cache[T]) Get(path string, logger *slog.Logger) (T, error) {
 	var zero T
 	fi, statErr := os.Stat(path)
 	c.mu.Lock()

@@ -1,4 +1,4 @@
-package oncall
+package datafile
 
 import (
 	"errors"
@@ -6,11 +6,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// lineError is a problem in a data file at a line; the loader prefixes the
+// lineError is a problem in a data file at a line; Cache.Get prefixes the
 // file name so messages read "hr.yaml:12: ...", as editors and CI expect.
 type lineError struct {
 	line int
@@ -19,19 +20,20 @@ type lineError struct {
 
 func (e *lineError) Error() string { return fmt.Sprintf("%d: %s", e.line, e.msg) }
 
-func errAt(n *yaml.Node, format string, args ...any) error {
+// ErrorAt reports a problem at n's line.
+func ErrorAt(n *yaml.Node, format string, args ...any) error {
 	return &lineError{line: n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeStrict decodes a mapping node into the struct v points to, first
+// DecodeStrict decodes a mapping node into the struct v points to, first
 // rejecting keys that v has no `yaml` tag for: a misspelt "untill" must
 // fail loudly, not silently leave a leave period open-ended.
-func decodeStrict(n *yaml.Node, v any) error {
+func DecodeStrict(n *yaml.Node, v any) error {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias // working_hours: *office
 	}
 	if n.Kind != yaml.MappingNode {
-		return errAt(n, "expected a mapping (key: value lines), found %s", kindName(n))
+		return ErrorAt(n, "expected a mapping (key: value lines), found %s", kindName(n))
 	}
 	t := reflect.TypeOf(v).Elem()
 	var known []string
@@ -44,7 +46,7 @@ func decodeStrict(n *yaml.Node, v any) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if k.Value != "<<" && !slices.Contains(known, k.Value) { // << merges an anchor
-			return errAt(k, "unknown field %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
+			return ErrorAt(k, "unknown field %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
 		}
 	}
 	if err := n.Decode(v); err != nil {
@@ -57,9 +59,9 @@ func decodeStrict(n *yaml.Node, v any) error {
 				_, rest, _ := strings.Cut(msg, ": ")
 				return &lineError{line: line, msg: rest}
 			}
-			return errAt(n, "%s", msg)
+			return ErrorAt(n, "%s", msg)
 		}
-		return errAt(n, "%v", err)
+		return ErrorAt(n, "%v", err)
 	}
 	return nil
 }
@@ -77,8 +79,9 @@ func kindName(n *yaml.Node) string {
 	}
 }
 
-// parseYAMLFile parses data into its document's root node.
-func parseYAMLFile(data []byte) (*yaml.Node, error) {
+// Parse parses a data file into its document's root node; an empty file is
+// an error.
+func Parse(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := err.Error()
@@ -93,4 +96,17 @@ func parseYAMLFile(data []byte) (*yaml.Node, error) {
 		return nil, &lineError{line: 1, msg: "the file is empty"}
 	}
 	return doc.Content[0], nil
+}
+
+// ParseZone reads an IANA time zone name. "Local" is refused: a data file
+// must mean the same wherever soar runs.
+func ParseZone(n *yaml.Node) (*time.Location, error) {
+	if n.Value == "" || n.Value == "Local" {
+		return nil, ErrorAt(n, "timezone must be an IANA name such as Europe/Berlin")
+	}
+	loc, err := time.LoadLocation(n.Value)
+	if err != nil {
+		return nil, ErrorAt(n, "unknown time zone %q (use an IANA name such as Europe/Berlin or America/New_York)", n.Value)
+	}
+	return loc, nil
 }
