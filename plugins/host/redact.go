@@ -2,9 +2,14 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/soar-dev/soar/plugins"
@@ -22,6 +27,93 @@ func (r redactor) redact(s string) string {
 		}
 	}
 	return s
+}
+
+// redactor redacts every configured secret value.
+func (c Config) redactor() redactor {
+	var out redactor
+	for _, pc := range c.Plugins {
+		for _, v := range pc.Secrets {
+			out = append(out, v)
+		}
+		for _, env := range pc.SecretEnv {
+			if v := os.Getenv(env); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	out = slices.DeleteFunc(out, func(v string) bool { return len(v) < minRedacted })
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(out)
+}
+
+// minRedacted is the shortest secret value redacted: replacing "1" or "ab"
+// everywhere would garble the log without protecting anything.
+const minRedacted = 4
+
+// redactHandler replaces secret values in a record's message and string
+// attributes (a plugin's log lines arrive as such records) with
+// [redacted].
+type redactHandler struct {
+	inner   slog.Handler
+	secrets redactor
+}
+
+var _ slog.Handler = (*redactHandler)(nil)
+
+func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, h.secrets.redact(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.inner.Handle(ctx, out)
+}
+
+func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		red[i] = h.attr(a)
+	}
+	return &redactHandler{inner: h.inner.WithAttrs(red), secrets: h.secrets}
+}
+
+func (h *redactHandler) WithGroup(name string) slog.Handler {
+	return &redactHandler{inner: h.inner.WithGroup(name), secrets: h.secrets}
+}
+
+func (h *redactHandler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.secrets.redact(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		red := make([]any, len(g))
+		for i, ga := range g {
+			red[i] = h.attr(ga)
+		}
+		return slog.Group(a.Key, red...)
+	case slog.KindAny:
+		// Only a value that actually held a secret loses its type.
+		var text string
+		switch x := v.Any().(type) {
+		case error:
+			text = x.Error()
+		case fmt.Stringer:
+			text = x.String()
+		default:
+			text = fmt.Sprint(x)
+		}
+		if red := h.secrets.redact(text); red != text {
+			return slog.String(a.Key, red)
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
 }
 
 // error returns err without secret values: in its text and in the Message
