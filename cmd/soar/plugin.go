@@ -33,11 +33,13 @@ func newPluginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugin",
 		Short: "List, describe and call integration plugins",
-		Long: `Integration plugins run out of process. The built-ins ship inside this binary;
-others come from a plugin directory (--plugin-dir, files named soar-plugin-NAME)
-or from entries in a plugin config file (--plugin-config) pinned by sha256. See docs/plugins.md.`,
+		Long: `Integration plugins run out of process. The built-ins ship inside this binary:
+` + strings.Join(builtin.Names(), ", ") + `. Others come from a plugin directory
+(--plugin-dir, files named soar-plugin-NAME) or from entries in the config
+file (--plugin-config), pinned by sha256. See docs/plugins.md and
+docs/integrations.md.`,
 	}
-	cmd.PersistentFlags().StringVar(&f.config, "plugin-config", "", "plugin config file (YAML: dir, plugins.NAME.{path,sha256,config,secret_env})")
+	cmd.PersistentFlags().StringVar(&f.config, "plugin-config", "", "soar config file (YAML: dir; plugins.NAME.{config, secrets.SECRET.{env|file}, path, sha256, args})")
 	cmd.PersistentFlags().StringVar(&f.dir, "plugin-dir", "", "plugin directory")
 	cmd.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "log plugin lifecycle and debug records to stderr")
 	cmd.AddCommand(newPluginListCmd(&f), newPluginDescribeCmd(&f), newPluginCallCmd(&f), newPluginServeCmd())
