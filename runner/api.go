@@ -395,5 +395,5 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "playbooks": len(a.Library.Playbooks)})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "playbooks": len(a.Library.Playbooks())})
 }

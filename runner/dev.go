@@ -47,6 +47,8 @@ type Process struct {
 	APIAddr string
 	worker  worker.Worker
 	http    *http.Server
+	// stopWatch ends the playbook file watch.
+	stopWatch func()
 }
 
 // Start starts plugins and, as configured, a worker and the HTTP API on an
@@ -78,6 +80,9 @@ func Start(ctx context.Context, c client.Client, cfg Config) (_ *Process, err er
 		if p.Library, err = LoadLibrary(env, cat, cfg.Logger, cfg.Playbooks...); err != nil {
 			return nil, err
 		}
+		watch, stop := context.WithCancel(context.Background())
+		p.stopWatch = stop
+		go p.Library.Watch(watch, 2*time.Second)
 	}
 	if cfg.Worker {
 		p.worker, err = NewWorker(WorkerConfig{Client: c, TaskQueue: cfg.TaskQueue, Plugins: p.Plugins, Env: env,
@@ -101,6 +106,9 @@ func Start(ctx context.Context, c client.Client, cfg Config) (_ *Process, err er
 // Stop stops the API, then the worker, then the plugins. Open runs stay in
 // Temporal and continue on any worker.
 func (p *Process) Stop() {
+	if p.stopWatch != nil {
+		p.stopWatch()
+	}
 	if p.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = p.http.Shutdown(ctx)

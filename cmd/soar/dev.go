@@ -86,7 +86,7 @@ starting again on the same --data resumes every open run, timers included.`,
   Temporal    %s   (namespace default, data %s)
   Web UI      http://%s
 Ctrl-C to stop; open runs resume on the next start.
-`, len(d.Library.Playbooks), playbookDirs, d.APIAddr, d.APIAddr, d.Server.Address, where, d.Server.UIAddress)
+`, len(d.Library.Playbooks()), playbookDirs, d.APIAddr, d.APIAddr, d.Server.Address, where, d.Server.UIAddress)
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return nil
