@@ -87,11 +87,13 @@ func (e *stepError) Unwrap() error { return e.err }
 // Run is the workflow function.
 func (i *Interpreter) Run(ctx workflow.Context, in RunInput) (*Result, error) {
 	c, errs := i.Cache.Get(in.Playbook.File, []byte(in.Playbook.Source))
+	var compileErr error
 	if len(errs) > 0 {
-		// The API compiled this source before starting the run, so this
-		// is a worker with a different catalog. Failing the task (not the
-		// run) lets a correctly configured worker pick it up.
-		return nil, fmt.Errorf("compile playbook %s: %w", in.Playbook.Name, errs.Err())
+		// The API compiled this source before starting the run, so only a
+		// worker of another soar version gets here. The alert still
+		// reaches a human: the run escalates with the fail-safe policy.
+		compileErr = fmt.Errorf("compile playbook %s: %w", in.Playbook.Name, errs.Err())
+		c = &playbooks.Compiled{Playbook: &playbooks.Playbook{Name: in.Playbook.Name, File: in.Playbook.File}}
 	}
 	r := &run{
 		i: i, c: c, in: in, wfID: workflow.GetInfo(ctx).WorkflowExecution.ID,
@@ -104,7 +106,11 @@ func (i *Interpreter) Run(ctx workflow.Context, in RunInput) (*Result, error) {
 		return nil, err
 	}
 	r.recordLocalActivities(ctx)
-	r.execute(ctx)
+	if compileErr != nil {
+		r.failsafe(ctx, compileErr)
+	} else {
+		r.execute(ctx)
+	}
 	r.result.Alerts = len(r.alerts)
 	r.state.Result, r.state.Current = &r.result, ""
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrVerdict.ValueSet(r.result.Verdict))

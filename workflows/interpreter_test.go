@@ -471,3 +471,18 @@ func TestRetryAfterFromPlugin(t *testing.T) {
 		t.Fatalf("retried after %s, want the vendor's 2m", took)
 	}
 }
+
+// A source this worker cannot compile (another soar version) still reaches
+// a human through the fail-safe policy.
+func TestUncompilableSourceEscalates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, socPlugins(nil))
+	res := h.run(t, input(t, "t.yaml", "name: t\non: { type: x }\nsteps:\n  - teleport: now\n", map[string]any{"title": "odd alert"}))
+	if res.Verdict != workflows.VerdictEscalated || !strings.Contains(res.Error, "compile playbook") {
+		t.Fatalf("verdict %q error %q", res.Verdict, res.Error)
+	}
+	pages := h.plugins.callsTo("page.send")
+	if len(pages) == 0 || !strings.Contains(fmt.Sprint(pages[0].Input["summary"]), "odd alert") {
+		t.Fatalf("pages %+v", pages)
+	}
+}
