@@ -70,6 +70,9 @@ type PluginConfig struct {
 	// win over SecretEnv, are handed to the plugin on every call, are never
 	// marshalled, and are redacted from the host's log and errors.
 	Secrets map[string]string `yaml:"-" json:"-"`
+	// secretVars are the environment variables the config file's secrets
+	// were read from; like SecretEnv's, they never reach a plugin process.
+	secretVars []string
 
 	// configAt is where Config was written, when it came from a file, so
 	// that CheckPluginConfigs can point at the offending line.

@@ -207,7 +207,7 @@ func (l *configLoader) plugin(name string, n *yaml.Node) PluginConfig {
 		},
 		"secret_env": func(_, v *yaml.Node) { l.decode(v, field+".secret_env", &pc.SecretEnv) },
 		"secrets": func(_, v *yaml.Node) {
-			pc.Secrets = l.secrets(field+".secrets", v)
+			pc.Secrets, pc.secretVars = l.secrets(field+".secrets", v)
 		},
 	})
 	for secret := range pc.SecretEnv {
@@ -218,15 +218,16 @@ func (l *configLoader) plugin(name string, n *yaml.Node) PluginConfig {
 	return pc
 }
 
-// secrets reads every secret of a plugin's secrets: mapping.
-func (l *configLoader) secrets(field string, n *yaml.Node) map[string]string {
-	out := map[string]string{}
+// secrets reads every secret of a plugin's secrets: mapping, and returns
+// the environment variables it read them from.
+func (l *configLoader) secrets(field string, n *yaml.Node) (out map[string]string, vars []string) {
+	out = map[string]string{}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return out
+		return out, nil
 	}
 	if n.Kind != yaml.MappingNode {
 		l.errorf(n, field, "want a mapping of secret name to {env: VARIABLE} or {file: path}")
-		return out
+		return out, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, v := n.Content[i].Value, n.Content[i+1]
@@ -247,6 +248,7 @@ func (l *configLoader) secrets(field string, n *yaml.Node) map[string]string {
 		case (ref.Env == "") == (ref.File == ""):
 			l.errorf(v, f, "set exactly one of env and file")
 		case ref.Env != "":
+			vars = append(vars, ref.Env)
 			val, set := os.LookupEnv(ref.Env)
 			if !set || val == "" {
 				l.errorf(v, f, "environment variable %s is not set", ref.Env)
@@ -269,7 +271,7 @@ func (l *configLoader) secrets(field string, n *yaml.Node) map[string]string {
 			out[name] = val
 		}
 	}
-	return out
+	return out, vars
 }
 
 // isPathSetting reports whether a config key names a file or directory.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -56,10 +57,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{cfg: cfg, procs: map[string]*proc{}, secrets: secrets}
+	env := cfg.pluginEnv(os.Environ())
 	errs := make([]error, len(srcs))
 	var wg sync.WaitGroup
 	for i, s := range srcs {
-		p := &proc{src: s, cfg: &h.cfg, logger: cfg.Logger.With("plugin", s.name)}
+		p := &proc{src: s, cfg: &h.cfg, env: env, logger: cfg.Logger.With("plugin", s.name)}
 		h.procs[s.name] = p
 		h.names = append(h.names, s.name)
 		wg.Go(func() { errs[i] = p.start(ctx) })

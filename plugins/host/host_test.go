@@ -486,6 +486,56 @@ func TestConfigAndSecretsReachPlugin(t *testing.T) {
 	}
 }
 
+// A plugin's environment is an allow-list: it never holds the variables
+// secrets are read from, its own or another plugin's, even ones the
+// allow-list would pass (LC_*), nor a variable whose value is a secret.
+func TestPluginsCannotSeeSecretEnvironment(t *testing.T) {
+	t.Setenv("SOAR_HOST_TEST_OKTA_API_TOKEN", "okta-token-of-identity")
+	t.Setenv("LC_SOAR_HOST_TEST_SECRET", "secret-in-an-allowed-name")
+	t.Setenv("LC_SOAR_HOST_TEST_COPY", "direct-secret-value")
+	t.Setenv("SOAR_HOST_TEST_UNRELATED", "not-for-plugins")
+	t.Setenv("LC_SOAR_HOST_TEST_LOCALE", "C")
+	cfgFile := filepath.Join(t.TempDir(), "soar.yaml")
+	writeFile(t, cfgFile, "plugins:\n  envother:\n    secrets:\n      locale: {env: LC_SOAR_HOST_TEST_SECRET}\n", 0o600)
+	cfg := host.Config{Builtins: []string{"envtest", "envother"}}
+	if err := host.LoadConfigFile(cfgFile, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	other := cfg.Plugins["envother"]
+	other.SecretEnv = map[string]string{"okta_api_token": "SOAR_HOST_TEST_OKTA_API_TOKEN"}
+	cfg.Plugins["envother"] = other
+	cfg.Plugins["envtest"] = host.PluginConfig{Secrets: map[string]string{"direct": "direct-secret-value"}}
+	h := newHost(t, cfg)
+	for _, plugin := range []string{"envtest", "envother"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := h.Invoke(ctx, plugin, "env", json.RawMessage(`{}`), "")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env []string
+		if err := json.Unmarshal(out, &env); err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]string{}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		for _, name := range []string{"SOAR_HOST_TEST_OKTA_API_TOKEN", "LC_SOAR_HOST_TEST_SECRET", "LC_SOAR_HOST_TEST_COPY", "SOAR_HOST_TEST_UNRELATED"} {
+			if v, ok := vars[name]; ok {
+				t.Errorf("plugin %s sees %s=%s", plugin, name, v)
+			}
+		}
+		if vars["PATH"] != os.Getenv("PATH") || vars["LC_SOAR_HOST_TEST_LOCALE"] != "C" {
+			t.Errorf("plugin %s lost PATH or an LC_ variable: %q", plugin, env)
+		}
+		if vars[plugins.HostPIDEnv] != strconv.Itoa(os.Getpid()) {
+			t.Errorf("plugin %s: %s = %q, want %d", plugin, plugins.HostPIDEnv, vars[plugins.HostPIDEnv], os.Getpid())
+		}
+	}
+}
+
 func TestTestBinaryIsNotTakenForSoar(t *testing.T) {
 	t.Parallel()
 	_, err := host.New(context.Background(), host.Config{Builtins: []string{"test"}})

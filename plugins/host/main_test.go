@@ -107,7 +107,7 @@ func testPlugin(name string) *sdk.Plugin {
 	if name == "strict" {
 		config = strictConfig{}
 	}
-	return &sdk.Plugin{
+	p := &sdk.Plugin{
 		Config:  config,
 		Name:    name,
 		Version: "0.0.1",
@@ -149,4 +149,10 @@ func testPlugin(name string) *sdk.Plugin {
 			}),
 		},
 	}
+	if strings.HasPrefix(name, "env") {
+		p.Actions = append(p.Actions, sdk.NewAction("env", "Return the process environment", func(context.Context, sdk.Call, struct{}) ([]string, error) {
+			return os.Environ(), nil
+		}))
+	}
+	return p
 }

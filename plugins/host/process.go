@@ -28,6 +28,7 @@ var ErrClosed = errors.New("plugin host is closed")
 type proc struct {
 	src    source
 	cfg    *Config
+	env    []string // the process environment, from Config.pluginEnv
 	logger *slog.Logger
 
 	mu       sync.Mutex
@@ -45,7 +46,7 @@ type proc struct {
 // (or own p exclusively).
 func (p *proc) start(ctx context.Context) error {
 	cmd := exec.Command(p.src.path, p.src.args...)
-	cmd.Env = pluginEnv()
+	cmd.Env = p.env
 	dieWithParent(cmd)
 	logger := p.logger
 	cc := &plugin.ClientConfig{
@@ -54,7 +55,7 @@ func (p *proc) start(ctx context.Context) error {
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		SkipHostEnv:      true, // pluginEnv already has it, minus an inherited host pid
+		SkipHostEnv:      true, // the host's environment holds other plugins' secrets; see pluginEnv
 		StartTimeout:     p.cfg.StartTimeout,
 		Logger:           newHCLogAdapter(logger),
 		SyncStdout:       &lineLogger{logger: logger, level: slog.LevelInfo, attrs: []any{"stream", "stdout"}},
@@ -89,12 +90,46 @@ func (p *proc) start(ctx context.Context) error {
 	return nil
 }
 
-// pluginEnv is the host's environment with the host's pid set, replacing
-// any pid inherited from a host that started this process.
-func pluginEnv() []string {
-	prefix := plugins.HostPIDEnv + "="
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, prefix) })
-	return append(env, prefix+strconv.Itoa(os.Getpid()))
+// pluginEnvAllowed are the variables of the host's environment a plugin
+// process inherits: what a Go program (and TLS, proxies, the time zone and
+// locale) needs to run. Everything else stays with the host, above all the
+// variables holding other plugins' secrets, which a plugin receives on each
+// call instead. go-plugin adds its own handshake variables after these.
+var pluginEnvAllowed = []string{
+	"PATH", "HOME", "TZ", "LANG", "TMPDIR",
+	"SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+	"GODEBUG", "GOTRACEBACK", "GOCOVERDIR",
+}
+
+// pluginEnv is the environment of every plugin process: the allowed part of
+// environ, minus any variable a secret is read from or whose value is a
+// secret (a proxy URL with a password configured as a secret too), plus the
+// host's pid, replacing one inherited from a host that started this process.
+func (c Config) pluginEnv(environ []string) []string {
+	secretVars := map[string]bool{}
+	secretVals := map[string]bool{}
+	for _, pc := range c.Plugins {
+		for _, env := range pc.SecretEnv {
+			secretVars[env] = true
+		}
+		for _, env := range pc.secretVars {
+			secretVars[env] = true
+		}
+		for _, v := range pc.Secrets {
+			secretVals[v] = true
+		}
+	}
+	var out []string
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || secretVars[name] || secretVals[val]:
+		case slices.Contains(pluginEnvAllowed, name) || strings.HasPrefix(name, "LC_"):
+			out = append(out, kv)
+		}
+	}
+	return append(out, plugins.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
 }
 
 func connect(client *plugin.Client) (pluginpb.PluginClient, error) {
