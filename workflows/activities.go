@@ -96,26 +96,43 @@ func retryPolicy(r *playbooks.Retry) *temporal.RetryPolicy {
 	return p
 }
 
+// callOptions are how one plugin call is run.
+type callOptions struct {
+	timeout time.Duration    // per attempt; 0 means DefaultTimeout
+	retry   *playbooks.Retry // nil means the defaults
+	// persist, when set, retries a retryable failure without an attempt
+	// limit for this long in all: pages must not give up after three
+	// tries while a pager has a short outage.
+	persist time.Duration
+	summary string // labels the activity in the UI timeline
+}
+
 // call runs one plugin action from workflow code and decodes its output.
-// summary labels the activity in the UI timeline.
-func (r *run) call(ctx workflow.Context, req InvokeRequest, timeout time.Duration, retry *playbooks.Retry, summary string) (any, error) {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+func (r *run) call(ctx workflow.Context, req InvokeRequest, o callOptions) (any, error) {
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
 	}
-	policy := retryPolicy(retry)
+	policy := retryPolicy(o.retry)
+	var total time.Duration
+	if o.persist > 0 {
+		policy.MaximumAttempts = 0
+		total = o.persist
+	}
 	var fut workflow.Future
 	if r.local[req.Plugin+"."+req.Action] {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: timeout,
-			RetryPolicy:         policy,
-			Summary:             summary,
+			StartToCloseTimeout:    o.timeout,
+			ScheduleToCloseTimeout: total,
+			RetryPolicy:            policy,
+			Summary:                o.summary,
 		})
 		fut = workflow.ExecuteLocalActivity(lctx, InvokeActivity, req)
 	} else {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: timeout,
-			RetryPolicy:         policy,
-			Summary:             summary,
+			StartToCloseTimeout:    o.timeout,
+			ScheduleToCloseTimeout: total,
+			RetryPolicy:            policy,
+			Summary:                o.summary,
 		})
 		fut = workflow.ExecuteActivity(actx, InvokeActivity, req)
 	}
@@ -134,8 +151,8 @@ func (r *run) uses(ctx workflow.Context, s *playbooks.Step, u *playbooks.Uses, s
 		}
 		input = v.(map[string]any)
 	}
-	req := InvokeRequest{Plugin: u.Plugin, Action: u.Action, Input: input, Key: r.wfID + "/" + sc.path + s.ID}
-	out, err := r.call(ctx, req, u.Timeout, u.Retry, s.Label()+": "+u.Plugin+"."+u.Action)
+	req := InvokeRequest{Plugin: u.Plugin, Action: u.Action, Input: input, Key: r.key(sc.path + s.ID)}
+	out, err := r.call(ctx, req, callOptions{timeout: u.Timeout, retry: u.Retry, summary: s.Label() + ": " + u.Plugin + "." + u.Action})
 	if err != nil {
 		if u.OnError != "continue" {
 			return err

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/soar-dev/soar/playbooks"
@@ -18,51 +20,68 @@ type tier struct {
 	ackWithin  time.Duration
 }
 
+// escalation is one escalate step (or fail-safe escalation) in progress.
+type escalation struct {
+	r    *run
+	step *playbooks.Step
+	e    *playbooks.Escalate
+	sc   *scope
+	acts EscalationActions
+	// key prefixes this escalation's idempotency keys, so the playbook's
+	// escalation and each fail-safe attempt page anew.
+	key     string
+	page    map[string]any
+	out     *Escalation
+	ackBase int
+	skipped []tier // responders skip_if excluded, by tier
+}
+
 // escalate pages tier by tier until someone acknowledges. failure, when not
-// empty, is the triage error that brought the run here (the fail-safe path).
-func (r *run) escalate(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, sc *scope, failure string) (*Escalation, error) {
-	acts := r.i.Escalation.withDefaults()
+// empty, is the triage error that brought the run here (the fail-safe path);
+// tag distinguishes the idempotency keys of repeated escalations.
+func (r *run) escalate(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, sc *scope, failure, tag string) (*Escalation, error) {
+	x := &escalation{r: r, step: s, e: e, sc: sc, acts: r.i.Escalation.withDefaults(),
+		key: r.key(tag + sc.path + s.ID), out: &Escalation{Paged: []Page{}}, ackBase: len(r.acks)}
 	act := r.activation(ctx, sc)
-	page, err := r.pageContent(e, act, failure)
-	if err != nil {
+	var err error
+	if x.page, err = r.pageContent(e, act, failure); err != nil {
 		return nil, err
 	}
-	esc := &Escalation{Paged: []Page{}}
-	tiers, err := r.resolveTiers(ctx, s, e, act, acts)
+	tiers, err := x.resolveTiers(ctx, act)
 	if err != nil {
-		esc.Errors = append(esc.Errors, err.Error())
+		x.out.Errors = append(x.out.Errors, err.Error())
 	}
-	ackBase := len(r.acks)
 	for pass := 0; pass <= e.Repeat && err == nil; pass++ {
 		for _, t := range tiers {
-			if r.pageTier(ctx, s, e, sc, t, pass, page, esc, acts) == 0 {
-				continue
-			}
-			if r.awaitAck(ctx, s, t, ackBase, esc) {
-				return esc, nil
+			if x.pageTier(ctx, t, fmt.Sprintf("pass%d", pass), true) > 0 && x.awaitAck(ctx, t) {
+				return x.out, nil
 			}
 		}
 	}
 	if e.Fallback != nil {
-		fb, ferr := r.resolveFallback(ctx, s, e, act, acts, len(tiers)+1)
+		fb, ferr := x.resolveFallback(ctx, act, len(tiers)+1)
 		if ferr != nil {
-			esc.Errors = append(esc.Errors, ferr.Error())
-		} else if r.pageTier(ctx, s, nil, sc, fb, 0, page, esc, acts) > 0 && r.awaitAck(ctx, s, fb, ackBase, esc) {
-			return esc, nil
+			x.out.Errors = append(x.out.Errors, ferr.Error())
+		} else if x.pageTier(ctx, fb, "fallback", false) > 0 && x.awaitAck(ctx, fb) {
+			return x.out, nil
 		}
 	}
-	if len(esc.Paged) == 0 {
-		return esc, fmt.Errorf("escalation paged nobody: %v", errors.Join(toErrors(esc.Errors)...))
+	if len(x.out.Paged) == 0 && len(x.skipped) > 0 {
+		// Everyone was excluded by skip_if: paging someone unavailable
+		// beats paging no one.
+		for _, t := range x.skipped {
+			if x.pageTier(ctx, t, "skipped", false) > 0 && x.awaitAck(ctx, t) {
+				return x.out, nil
+			}
+		}
 	}
-	return esc, nil
-}
-
-func toErrors(msgs []string) []error {
-	out := make([]error, len(msgs))
-	for i, m := range msgs {
-		out[i] = errors.New(m)
+	if len(x.out.Paged) == 0 {
+		if len(x.out.Errors) == 0 {
+			x.out.Errors = append(x.out.Errors, "no responders")
+		}
+		return x.out, fmt.Errorf("escalation paged nobody: %s", strings.Join(x.out.Errors, "; "))
 	}
-	return out
+	return x.out, nil
 }
 
 // pageContent renders what the page says.
@@ -93,6 +112,7 @@ func (r *run) pageContent(e *playbooks.Escalate, act *playbooks.Activation, fail
 		d["triage_error"] = failure
 	}
 	d["run"] = r.wfID
+	d["run_id"] = r.runID
 	page["details"] = d
 	if links, err := r.c.RenderValue(e.Page.Links, act); err == nil && links != nil {
 		page["links"] = links
@@ -100,32 +120,39 @@ func (r *run) pageContent(e *playbooks.Escalate, act *playbooks.Activation, fail
 	return page, nil
 }
 
-// pageTier pages every responder of a tier that skip_if does not exclude
-// and returns how many were paged.
-func (r *run) pageTier(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, sc *scope, t tier, pass int, page map[string]any, esc *Escalation, acts EscalationActions) int {
+// pageTier pages every responder of a tier (that skip_if does not exclude,
+// when skip is set) and returns how many were paged. Each page is retried
+// for as long as the tier has to acknowledge.
+func (x *escalation) pageTier(ctx workflow.Context, t tier, pass string, skip bool) int {
+	r := x.r
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrEscalationTier.ValueSet(int64(t.level)))
 	r.state.Waiting = fmt.Sprintf("escalation tier %d", t.level)
+	excluded := tier{level: t.level, ackWithin: t.ackWithin}
 	paged := 0
 	for _, resp := range t.responders {
 		id := fmt.Sprint(resp["id"])
-		if e != nil && e.SkipIf != nil {
-			if reason, skip := r.skip(ctx, s, e, sc, resp, acts); skip {
-				esc.Skipped = append(esc.Skipped, Skip{Responder: id, Tier: t.level, Reason: reason})
+		if skip && x.e.SkipIf != nil {
+			if reason, yes := x.skip(ctx, resp); yes {
+				x.out.Skipped = append(x.out.Skipped, Skip{Responder: id, Tier: t.level, Reason: reason})
+				excluded.responders = append(excluded.responders, resp)
 				continue
 			}
 		}
-		in := maps.Clone(page)
+		in := maps.Clone(x.page)
 		in["responder"] = id
-		plugin, action := split(acts.Page)
-		key := fmt.Sprintf("%s/%s%s/pass%d/tier%d/%s", r.wfID, sc.path, s.ID, pass, t.level, id)
-		out, err := r.call(ctx, InvokeRequest{Plugin: plugin, Action: action, Input: in, Key: key}, 0, nil,
-			fmt.Sprintf("%s: page %s (tier %d)", s.Label(), id, t.level))
+		plugin, action := split(x.acts.Page)
+		req := InvokeRequest{Plugin: plugin, Action: action, Input: in, Key: fmt.Sprintf("%s/%s/tier%d/%s", x.key, pass, t.level, id)}
+		out, err := r.call(ctx, req, callOptions{persist: max(t.ackWithin, time.Minute),
+			summary: fmt.Sprintf("%s: page %s (tier %d)", x.step.Label(), id, t.level)})
 		if err != nil {
-			esc.Errors = append(esc.Errors, fmt.Sprintf("page %s: %s", id, rootMessage(err)))
+			x.out.Errors = append(x.out.Errors, fmt.Sprintf("page %s: %s", id, rootMessage(err)))
 			continue
 		}
-		esc.Paged = append(esc.Paged, Page{Responder: id, Tier: t.level, At: workflow.Now(ctx), Delivery: out})
+		x.out.Paged = append(x.out.Paged, Page{Responder: id, Tier: t.level, At: workflow.Now(ctx), Delivery: out})
 		paged++
+	}
+	if len(excluded.responders) > 0 {
+		x.skipped = append(x.skipped, excluded)
 	}
 	return paged
 }
@@ -133,59 +160,63 @@ func (r *run) pageTier(ctx workflow.Context, s *playbooks.Step, e *playbooks.Esc
 // skip evaluates skip_if for one responder, with their HR status as
 // responder.hr. When the status or the condition cannot be evaluated the
 // responder is paged: paging someone unavailable beats paging no one.
-func (r *run) skip(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, sc *scope, resp map[string]any, acts EscalationActions) (string, bool) {
+func (x *escalation) skip(ctx workflow.Context, resp map[string]any) (string, bool) {
+	r := x.r
 	id := fmt.Sprint(resp["id"])
 	if _, ok := resp["hr"]; !ok {
-		plugin, action := split(acts.HR)
+		plugin, action := split(x.acts.HR)
 		hr, err := r.call(ctx, InvokeRequest{Plugin: plugin, Action: action,
 			Input: map[string]any{"user": id, "at": workflow.Now(ctx).UTC().Format(time.RFC3339)},
-			Key:   r.wfID + "/" + sc.path + s.ID + "/hr/" + id}, 0, nil, s.Label()+": HR status of "+id)
+			Key:   x.key + "/hr/" + id}, callOptions{summary: x.step.Label() + ": HR status of " + id})
 		if err != nil {
 			hr = map[string]any{}
 		}
 		resp["hr"] = hr
 	}
-	act := r.activation(ctx, sc)
-	act.Locals = maps.Clone(sc.locals)
+	act := r.activation(ctx, x.sc)
+	act.Locals = maps.Clone(x.sc.locals)
 	act.Locals["responder"] = resp
-	skip, err := r.c.EvalBool(e.SkipIf, act)
+	skip, err := r.c.EvalBool(x.e.SkipIf, act)
 	if err != nil || !skip {
 		return "", false
 	}
-	return "skip_if: " + e.SkipIf.Source, true
+	return "skip_if: " + x.e.SkipIf.Source, true
 }
 
-// awaitAck waits up to the tier's ack_within for an acknowledgement.
-func (r *run) awaitAck(ctx workflow.Context, s *playbooks.Step, t tier, ackBase int, esc *Escalation) bool {
+// awaitAck waits up to the tier's ack_within for an acknowledgement sent
+// since this escalation began.
+func (x *escalation) awaitAck(ctx workflow.Context, t tier) bool {
+	r := x.r
 	got, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 		Timeout:      t.ackWithin,
-		TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: tier %d has %s to acknowledge", s.Label(), t.level, t.ackWithin)},
-	}, func() bool { return len(r.acks) > ackBase })
+		TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: tier %d has %s to acknowledge", x.step.Label(), t.level, t.ackWithin)},
+	}, func() bool { return len(r.acks) > x.ackBase })
 	r.state.Waiting = ""
 	if err != nil || !got {
 		return false
 	}
-	a := r.acks[ackBase]
-	esc.Acknowledged, esc.By, esc.Tier, esc.At = true, a.By, t.level, workflow.Now(ctx)
+	a := r.acks[x.ackBase]
+	x.out.Acknowledged, x.out.By, x.out.Tier, x.out.At = true, a.By, t.level, workflow.Now(ctx)
 	return true
 }
 
 // resolveTiers turns a policy or inline tiers into responders.
-func (r *run) resolveTiers(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, act *playbooks.Activation, acts EscalationActions) ([]tier, error) {
+func (x *escalation) resolveTiers(ctx workflow.Context, act *playbooks.Activation) ([]tier, error) {
+	e := x.e
 	ack := e.AckWithin
 	if ack <= 0 {
 		ack = playbooks.DefaultAckWithin
 	}
 	if len(e.Tiers) == 0 {
-		policy := acts.FailsafePolicy
+		policy := x.acts.FailsafePolicy
 		if e.Policy != nil {
-			p, err := r.c.RenderString(e.Policy, act)
+			p, err := x.r.c.RenderString(e.Policy, act)
 			if err != nil {
 				return nil, err
 			}
 			policy = p
 		}
-		return r.oncall(ctx, s, map[string]any{"policy": policy}, ack, acts)
+		return x.oncall(ctx, map[string]any{"policy": policy}, ack)
 	}
 	var out []tier
 	for i, t := range e.Tiers {
@@ -198,7 +229,7 @@ func (r *run) resolveTiers(ctx workflow.Context, s *playbooks.Step, e *playbooks
 			tr.responders = append(tr.responders, map[string]any{"id": id})
 		}
 		if t.Schedule != "" {
-			sched, err := r.oncall(ctx, s, map[string]any{"schedule": t.Schedule}, within, acts)
+			sched, err := x.oncall(ctx, map[string]any{"schedule": t.Schedule}, within)
 			if err != nil {
 				return nil, err
 			}
@@ -212,9 +243,9 @@ func (r *run) resolveTiers(ctx workflow.Context, s *playbooks.Step, e *playbooks
 }
 
 // resolveFallback resolves the fallback into one tier at the given level.
-func (r *run) resolveFallback(ctx workflow.Context, s *playbooks.Step, e *playbooks.Escalate, act *playbooks.Activation, acts EscalationActions, level int) (tier, error) {
-	fb := e.Fallback
-	t := tier{level: level, ackWithin: e.AckWithin}
+func (x *escalation) resolveFallback(ctx workflow.Context, act *playbooks.Activation, level int) (tier, error) {
+	fb := x.e.Fallback
+	t := tier{level: level, ackWithin: x.e.AckWithin}
 	for _, id := range fb.Responders {
 		t.responders = append(t.responders, map[string]any{"id": id})
 	}
@@ -223,38 +254,39 @@ func (r *run) resolveFallback(ctx workflow.Context, s *playbooks.Step, e *playbo
 	case fb.Schedule != "":
 		query = map[string]any{"schedule": fb.Schedule}
 	case fb.Policy != nil:
-		p, err := r.c.RenderString(fb.Policy, act)
+		p, err := x.r.c.RenderString(fb.Policy, act)
 		if err != nil {
 			return t, err
 		}
 		query = map[string]any{"policy": p}
 	}
 	if query != nil {
-		tiers, err := r.oncall(ctx, s, query, e.AckWithin, acts)
+		tiers, err := x.oncall(ctx, query, x.e.AckWithin)
 		if err != nil {
 			return t, err
 		}
-		for _, x := range tiers {
-			t.responders = append(t.responders, x.responders...)
+		for _, y := range tiers {
+			t.responders = append(t.responders, y.responders...)
 		}
 	}
 	return t, nil
 }
 
 // oncall asks the oncall plugin who is on call for a policy or schedule.
-func (r *run) oncall(ctx workflow.Context, s *playbooks.Step, query map[string]any, ack time.Duration, acts EscalationActions) ([]tier, error) {
+func (x *escalation) oncall(ctx workflow.Context, query map[string]any, ack time.Duration) ([]tier, error) {
+	what := fmt.Sprintf("policy=%v schedule=%v", query["policy"], query["schedule"])
 	query["at"] = workflow.Now(ctx).UTC().Format(time.RFC3339)
-	plugin, action := split(acts.Oncall)
-	out, err := r.call(ctx, InvokeRequest{Plugin: plugin, Action: action, Input: query,
-		Key: r.wfID + "/" + s.ID + "/oncall"}, 0, nil, s.Label()+": who is on call")
+	plugin, action := split(x.acts.Oncall)
+	out, err := x.r.call(ctx, InvokeRequest{Plugin: plugin, Action: action, Input: query,
+		Key: x.key + "/oncall/" + what}, callOptions{summary: x.step.Label() + ": who is on call"})
 	if err != nil {
-		return nil, fmt.Errorf("resolve on-call %v: %s", query, rootMessage(err))
+		return nil, fmt.Errorf("resolve on-call %s: %s", what, rootMessage(err))
 	}
 	m, _ := out.(map[string]any)
 	list, _ := m["tiers"].([]any)
 	var tiers []tier
-	for i, x := range list {
-		tm, _ := x.(map[string]any)
+	for i, y := range list {
+		tm, _ := y.(map[string]any)
 		t := tier{level: i + 1, ackWithin: ack}
 		if lvl, ok := tm["level"].(float64); ok && lvl > 0 {
 			t.level = int(lvl)
@@ -268,18 +300,14 @@ func (r *run) oncall(ctx workflow.Context, s *playbooks.Step, query map[string]a
 		tiers = append(tiers, t)
 	}
 	if len(tiers) == 0 {
-		return nil, fmt.Errorf("on-call %v has no tiers", query)
+		return nil, fmt.Errorf("on-call %s has no tiers", what)
 	}
 	return tiers, nil
 }
 
 func split(action string) (string, string) {
-	for i := 0; i < len(action); i++ {
-		if action[i] == '.' {
-			return action[:i], action[i+1:]
-		}
-	}
-	return action, ""
+	plugin, name, _ := strings.Cut(action, ".")
+	return plugin, name
 }
 
 func escalationOutput(e *Escalation) map[string]any {
@@ -294,32 +322,72 @@ func escalationOutput(e *Escalation) map[string]any {
 	return out
 }
 
-// failsafe escalates after a triage error, using the playbook's own
-// escalation when it has one. It never silences.
-func (r *run) failsafe(ctx workflow.Context, cause error) {
+// Fail-safe retries: when nobody could be paged, try the fail-safe policy
+// again after a growing pause, for a day, before giving up loudly.
+const (
+	failsafeFirstPause = time.Minute
+	failsafeMaxPause   = 15 * time.Minute
+	failsafeGiveUp     = 24 * time.Hour
+)
+
+// errPagedNobody fails the workflow when even the fail-safe could not page
+// anyone for failsafeGiveUp: a Failed run is what operators watch for.
+var errPagedNobody = errors.New("the fail-safe escalation paged nobody")
+
+// failsafe escalates after a triage error. It tries the playbook's own
+// escalation first (its page says what the playbook would have said), then
+// the configured fail-safe policy with no playbook expressions, retried with
+// a growing pause. It never silences.
+func (r *run) failsafe(ctx workflow.Context, cause error) error {
 	at := "?"
 	var se *stepError
 	if errors.As(cause, &se) {
 		at = se.step.ID
 	}
 	r.result.Error = cause.Error()
-	step, e := r.firstEscalation()
 	sc := &scope{steps: r.state.Outputs, locals: map[string]any{}}
-	esc, err := r.escalate(ctx, step, e, sc, cause.Error())
-	r.result.Escalation = esc
-	switch {
-	case err != nil:
-		r.result.Verdict = VerdictFailed
-		r.result.Reason = fmt.Sprintf("triage failed at step %s and the fail-safe escalation failed too: %v", at, err)
-	case esc.Acknowledged:
-		r.result.Verdict = VerdictEscalated
-		r.result.Reason = fmt.Sprintf("triage failed at step %s; %s acknowledged", at, esc.By)
-	default:
-		r.result.Verdict = VerdictEscalated
-		r.result.Reason = fmt.Sprintf("triage failed at step %s; paged %d responder(s), none acknowledged", at, len(esc.Paged))
+	if step, e := r.firstEscalation(); step != nil {
+		esc, err := r.escalate(ctx, step, e, sc, cause.Error(), "failsafe/")
+		if err == nil {
+			r.failsafeVerdict(esc, at)
+			return nil
+		}
+	}
+	start, pause := workflow.Now(ctx), failsafeFirstPause
+	policy := &playbooks.Step{ID: "failsafe", Name: "fail-safe escalation"}
+	e := &playbooks.Escalate{AckWithin: playbooks.DefaultAckWithin, Page: playbooks.Page{Severity: "critical"}}
+	policy.Do = e
+	for attempt := 1; ; attempt++ {
+		esc, err := r.escalate(ctx, policy, e, sc, cause.Error(), fmt.Sprintf("failsafe%d/", attempt))
+		if err == nil {
+			r.failsafeVerdict(esc, at)
+			return nil
+		}
+		r.result.Escalation = esc
+		if workflow.Now(ctx).Sub(start) >= failsafeGiveUp {
+			r.result.Verdict = VerdictFailed
+			r.result.Reason = fmt.Sprintf("triage failed at step %s and %d fail-safe escalations over %s paged nobody; last: %v",
+				at, attempt, failsafeGiveUp, err)
+			return temporal.NewNonRetryableApplicationError(r.result.Reason, "failsafe", errPagedNobody, r.result)
+		}
+		r.state.Waiting = fmt.Sprintf("fail-safe escalation paged nobody; retrying in %s", pause)
+		if err := workflow.NewTimerWithOptions(ctx, pause, workflow.TimerOptions{Summary: "fail-safe: retry paging in " + pause.String()}).Get(ctx, nil); err != nil {
+			return err
+		}
+		pause = min(2*pause, failsafeMaxPause)
 	}
 }
 
+func (r *run) failsafeVerdict(esc *Escalation, at string) {
+	r.result.Escalation = esc
+	r.result.Verdict = VerdictEscalated
+	r.result.Reason = fmt.Sprintf("triage failed at step %s; paged %d responder(s), none acknowledged", at, len(esc.Paged))
+	if esc.Acknowledged {
+		r.result.Reason = fmt.Sprintf("triage failed at step %s; %s acknowledged", at, esc.By)
+	}
+}
+
+// firstEscalation is the playbook's first escalate step, if any.
 func (r *run) firstEscalation() (*playbooks.Step, *playbooks.Escalate) {
 	var step *playbooks.Step
 	playbooks.Walk(r.c.Steps, func(s *playbooks.Step) {
@@ -327,9 +395,8 @@ func (r *run) firstEscalation() (*playbooks.Step, *playbooks.Escalate) {
 			step = s
 		}
 	})
-	if step != nil {
-		return step, step.Do.(*playbooks.Escalate)
+	if step == nil {
+		return nil, nil
 	}
-	e := &playbooks.Escalate{AckWithin: playbooks.DefaultAckWithin, Page: playbooks.Page{Severity: "critical"}}
-	return &playbooks.Step{ID: "failsafe", Do: e}, e
+	return step, step.Do.(*playbooks.Escalate)
 }

@@ -55,18 +55,22 @@ func (e EscalationActions) withDefaults() EscalationActions {
 
 // run is the state of one workflow execution.
 type run struct {
-	i       *Interpreter
-	c       *playbooks.Compiled
-	in      RunInput
-	wfID    string
-	vars    map[string]any
-	local   map[string]bool
-	alerts  map[string]bool
-	acks    []Ack
-	inputs  map[string]Input
-	state   State
-	result  Result
-	started time.Time
+	i     *Interpreter
+	c     *playbooks.Compiled
+	in    RunInput
+	wfID  string
+	runID string
+	// firstRunID is the run ID of the chain's first run: it survives
+	// retries, resets and continue-as-new, and changes on a fresh start.
+	firstRunID string
+	vars       map[string]any
+	local      map[string]bool
+	alerts     map[string]bool
+	acks       []Ack
+	inputs     map[string]Input
+	state      State
+	result     Result
+	started    time.Time
 }
 
 // ending is how a path of the playbook ended: silence or finish.
@@ -84,19 +88,32 @@ type stepError struct {
 func (e *stepError) Error() string { return fmt.Sprintf("step %s: %s", e.step.ID, rootMessage(e.err)) }
 func (e *stepError) Unwrap() error { return e.err }
 
+// MaxAttachedAlerts bounds the alerts one run counts (each adds about five
+// history events); later ones with the same dedup key are acknowledged to
+// the sender and not counted.
+const MaxAttachedAlerts = 1000
+
+// MaxForeachItems bounds a foreach: a longer list is a triage error and
+// escalates, rather than growing the run's history without bound.
+const MaxForeachItems = 1000
+
+// text reads a signal field leniently: strings as they are, other values
+// printed, absent as "".
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
 // Run is the workflow function.
 func (i *Interpreter) Run(ctx workflow.Context, in RunInput) (*Result, error) {
-	c, errs := i.Cache.Get(in.Playbook.File, []byte(in.Playbook.Source))
-	var compileErr error
-	if len(errs) > 0 {
-		// The API compiled this source before starting the run, so only a
-		// worker of another soar version gets here. The alert still
-		// reaches a human: the run escalates with the fail-safe policy.
-		compileErr = fmt.Errorf("compile playbook %s: %w", in.Playbook.Name, errs.Err())
-		c = &playbooks.Compiled{Playbook: &playbooks.Playbook{Name: in.Playbook.Name, File: in.Playbook.File}}
-	}
+	info := workflow.GetInfo(ctx)
 	r := &run{
-		i: i, c: c, in: in, wfID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		i: i, in: in, wfID: info.WorkflowExecution.ID, runID: info.WorkflowExecution.RunID, firstRunID: info.FirstRunID,
 		vars: map[string]any{}, alerts: map[string]bool{in.AlertID: true}, inputs: map[string]Input{},
 		started: workflow.Now(ctx),
 	}
@@ -105,11 +122,12 @@ func (i *Interpreter) Run(ctx workflow.Context, in RunInput) (*Result, error) {
 	if err := r.handlers(ctx); err != nil {
 		return nil, err
 	}
-	r.recordLocalActivities(ctx)
+	compileErr := r.compile(ctx)
+	var err error
 	if compileErr != nil {
-		r.failsafe(ctx, compileErr)
+		err = r.failsafe(ctx, compileErr)
 	} else {
-		r.execute(ctx)
+		err = r.execute(ctx)
 	}
 	r.result.Alerts = len(r.alerts)
 	r.state.Result, r.state.Current = &r.result, ""
@@ -117,7 +135,57 @@ func (i *Interpreter) Run(ctx workflow.Context, in RunInput) (*Result, error) {
 	// Alerts attached while the run was finishing are answered before it
 	// closes, so no caller is left without a reply.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	if err != nil {
+		return nil, err
+	}
 	return &r.result, nil
+}
+
+// key is an idempotency key for an action of this run: stable across
+// retries, replays and resets of the run, new for every fresh start of the
+// same workflow ID (a later incident with the same dedup key pages anew).
+func (r *run) key(path string) string { return r.wfID + "/" + r.firstRunID + "/" + path }
+
+// decisions are fixed in history at a run's start, so that replaying on a
+// worker configured or versioned differently issues the same commands.
+type decisions struct {
+	Compiled bool            `json:"compiled"`
+	Local    map[string]bool `json:"local"` // actions run as local activities
+}
+
+// compile finds the run's compiled playbook and records, once, whether it
+// compiled and which of its actions run locally. A worker that cannot
+// compile a source that compiled when the run started fails its task, so
+// that a worker that can picks the run up; a source that never compiled
+// (the API checks every source first, so only another soar version gets
+// here) escalates with the fail-safe policy.
+func (r *run) compile(ctx workflow.Context) error {
+	c, errs := r.i.Cache.Get(r.in.Playbook.File, []byte(r.in.Playbook.Source))
+	here := decisions{Compiled: len(errs) == 0, Local: map[string]bool{}}
+	if here.Compiled {
+		playbooks.Walk(c.Steps, func(s *playbooks.Step) {
+			if u, ok := s.Do.(*playbooks.Uses); ok && r.i.LocalActivities[u.Plugin+"."+u.Action] {
+				here.Local[u.Plugin+"."+u.Action] = true
+			}
+		})
+	}
+	var d decisions
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return here }).Get(&d); err != nil {
+		d = here
+	}
+	r.local = d.Local
+	switch {
+	case d.Compiled && !here.Compiled:
+		panic(fmt.Sprintf("playbook %s compiled when this run started but not on this worker: %v", r.in.Playbook.Name, errs.Err()))
+	case !d.Compiled:
+		r.c = &playbooks.Compiled{Playbook: &playbooks.Playbook{Name: r.in.Playbook.Name, File: r.in.Playbook.File}}
+		if here.Compiled {
+			return fmt.Errorf("compile playbook %s: it did not compile when this run started", r.in.Playbook.Name)
+		}
+		return fmt.Errorf("compile playbook %s: %w", r.in.Playbook.Name, errs.Err())
+	}
+	r.c = c
+	return nil
 }
 
 // handlers registers the query, the update and the signals of a run.
@@ -142,56 +210,43 @@ func (r *run) handlers(ctx workflow.Context) error {
 			if r.state.Result != nil {
 				return errors.New("run has finished; start a new one")
 			}
+			if !r.alerts[a.AlertID] && len(r.alerts) >= MaxAttachedAlerts {
+				// Each attached alert adds history; a storm must not push
+				// the run past Temporal's history limit mid-escalation.
+				return fmt.Errorf("alert limit reached: the run already holds %d alerts; this one is not counted", MaxAttachedAlerts)
+			}
 			return nil
 		}})
 	if err != nil {
 		return fmt.Errorf("register update: %w", err)
 	}
-	acks := workflow.GetSignalChannel(ctx, AckSignal)
-	inputs := workflow.GetSignalChannel(ctx, InputSignal)
+	// One goroutine per channel, each decoding into a plain map: a payload
+	// of the wrong shape is read leniently (or dropped) without ever
+	// blocking the other channel.
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, AckSignal)
 		for {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(acks, func(ch workflow.ReceiveChannel, _ bool) {
-				var a Ack
-				ch.Receive(ctx, &a)
-				r.acks = append(r.acks, a)
-			})
-			sel.AddReceive(inputs, func(ch workflow.ReceiveChannel, _ bool) {
-				var in Input
-				ch.Receive(ctx, &in)
-				if _, dup := r.inputs[in.Name]; !dup {
-					r.inputs[in.Name] = in
-				}
-			})
-			sel.Select(ctx)
+			var m map[string]any
+			ch.Receive(ctx, &m)
+			r.acks = append(r.acks, Ack{By: text(m["by"]), Note: text(m["note"])})
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, InputSignal)
+		for {
+			var m map[string]any
+			ch.Receive(ctx, &m)
+			in := Input{Name: text(m["name"]), Value: m["value"], By: text(m["by"])}
+			if _, dup := r.inputs[in.Name]; !dup && in.Name != "" {
+				r.inputs[in.Name] = in
+			}
 		}
 	})
 	return nil
 }
 
-// recordLocalActivities fixes, in history, which actions of this playbook
-// run as local activities.
-func (r *run) recordLocalActivities(ctx workflow.Context) {
-	want := map[string]bool{}
-	playbooks.Walk(r.c.Steps, func(s *playbooks.Step) {
-		if u, ok := s.Do.(*playbooks.Uses); ok {
-			name := u.Plugin + "." + u.Action
-			if r.i.LocalActivities[name] {
-				want[name] = true
-			}
-		}
-	})
-	// Recorded even when empty, so that replaying on a worker configured
-	// differently issues the same commands.
-	enc := workflow.SideEffect(ctx, func(workflow.Context) any { return want })
-	if err := enc.Get(&r.local); err != nil {
-		r.local = map[string]bool{}
-	}
-}
-
 // execute runs the steps and, on any triage error, the fail-safe escalation.
-func (r *run) execute(ctx workflow.Context) {
+func (r *run) execute(ctx workflow.Context) error {
 	sc := &scope{steps: r.state.Outputs, locals: map[string]any{}}
 	err := r.initVars(ctx, sc)
 	var end *ending
@@ -200,7 +255,7 @@ func (r *run) execute(ctx workflow.Context) {
 	}
 	switch {
 	case err != nil:
-		r.failsafe(ctx, err)
+		return r.failsafe(ctx, err)
 	case end != nil:
 		r.result.Verdict, r.result.Reason = end.verdict, end.reason
 	case r.result.Escalation != nil:
@@ -213,6 +268,7 @@ func (r *run) execute(ctx workflow.Context) {
 	default:
 		r.result.Verdict, r.result.Reason = VerdictFinished, "reached the end of the playbook"
 	}
+	return nil
 }
 
 // initVars evaluates the playbook's top-level vars, in order, at the start.
@@ -223,6 +279,9 @@ func (r *run) initVars(ctx workflow.Context, sc *scope) error {
 			return fmt.Errorf("vars.%s: %w", v.Name, err)
 		}
 		r.vars[v.Name] = x
+		if off, ok := x.(bool); ok && v.Name == "off_hours" {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOffHours.ValueSet(off))
+		}
 	}
 	return nil
 }
@@ -332,7 +391,7 @@ func (r *run) do(ctx workflow.Context, s *playbooks.Step, sc *scope) (*ending, e
 	case *playbooks.WaitFor:
 		return nil, r.waitFor(ctx, s, a, sc)
 	case *playbooks.Escalate:
-		e, err := r.escalate(ctx, s, a, sc, "")
+		e, err := r.escalate(ctx, s, a, sc, "", "")
 		if e != nil {
 			r.result.Escalation = e
 			sc.steps[s.ID] = escalationOutput(e)
@@ -356,20 +415,31 @@ func (r *run) do(ctx workflow.Context, s *playbooks.Step, sc *scope) (*ending, e
 	return nil, nil
 }
 
+// parallel runs its steps concurrently. The first failure cancels the
+// others, so the fail-safe escalation starts at once rather than after the
+// slowest sibling.
 func (r *run) parallel(ctx workflow.Context, a *playbooks.Parallel, sc *scope) error {
+	ctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
 	wg := workflow.NewWaitGroup(ctx)
-	errs := make([]error, len(a.Steps))
-	for i, child := range a.Steps {
+	var first error
+	for _, child := range a.Steps {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			_, errs[i] = r.step(ctx, child, sc) // validation keeps silence/finish out of parallel
+			// Validation keeps silence and finish out of parallel.
+			if _, err := r.step(ctx, child, sc); err != nil && first == nil {
+				first = err
+				cancel()
+			}
 		})
 	}
 	wg.Wait(ctx)
-	return errors.Join(errs...)
+	return first
 }
 
+// foreach runs its steps once per item, a.Concurrency at a time; the first
+// failure cancels the rest.
 func (r *run) foreach(ctx workflow.Context, s *playbooks.Step, a *playbooks.Foreach, sc *scope) error {
 	v, err := r.c.Eval(a.Items, r.activation(ctx, sc))
 	if err != nil {
@@ -379,13 +449,18 @@ func (r *run) foreach(ctx workflow.Context, s *playbooks.Step, a *playbooks.Fore
 	if !ok && v != nil {
 		return fmt.Errorf("foreach gave %T, want a list", v)
 	}
+	if len(items) > MaxForeachItems {
+		return fmt.Errorf("foreach over %d items; the limit is %d", len(items), MaxForeachItems)
+	}
+	ctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
 	results := make([]any, len(items))
-	errs := make([]error, len(items))
+	var first error
 	running := 0
 	wg := workflow.NewWaitGroup(ctx)
 	for idx, item := range items {
-		if err := workflow.Await(ctx, func() bool { return running < a.Concurrency }); err != nil {
-			return err
+		if err := workflow.Await(ctx, func() bool { return running < a.Concurrency || first != nil }); err != nil || first != nil {
+			break
 		}
 		running++
 		wg.Add(1)
@@ -397,21 +472,22 @@ func (r *run) foreach(ctx workflow.Context, s *playbooks.Step, a *playbooks.Fore
 		iter.locals[a.As] = item
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { running--; wg.Done() }()
-			_, errs[idx] = r.sequence(ctx, a.Steps, iter)
-			out := map[string]any{}
-			for _, body := range a.Steps {
-				playbooks.Walk([]*playbooks.Step{body}, func(st *playbooks.Step) {
-					if x, ok := iter.steps[st.ID]; ok {
-						out[st.ID] = x
-					}
-				})
+			if _, err := r.sequence(ctx, a.Steps, iter); err != nil && first == nil {
+				first = err
+				cancel()
 			}
+			out := map[string]any{}
+			playbooks.Walk(a.Steps, func(st *playbooks.Step) {
+				if x, ok := iter.steps[st.ID]; ok {
+					out[st.ID] = x
+				}
+			})
 			results[idx] = out
 		})
 	}
 	wg.Wait(ctx)
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if first != nil {
+		return first
 	}
 	sc.steps[s.ID] = results
 	return nil

@@ -270,16 +270,79 @@ steps:
 	}
 }
 
-func TestEscalationThatPagesNobodyFails(t *testing.T) {
+func TestEscalationThatPagesNobodyKeepsTryingThenFails(t *testing.T) {
 	t.Parallel()
 	fp := socPlugins(nil)
 	fp.handlers["page.send"] = func(map[string]any) (any, error) {
 		return nil, plugins.Errorf(plugins.Permanent, "pager down")
 	}
 	h := newHarness(t, fp)
+	start := h.env.Now()
+	h.env.ExecuteWorkflow(workflows.WorkflowType, input(t, newCountry, "", loginAlert("200.1.1.1")))
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "paged nobody") {
+		t.Fatalf("workflow error %v: a run that pages nobody must end Failed, visibly", err)
+	}
+	if took := h.env.Now().Sub(start); took < 24*time.Hour {
+		t.Fatalf("gave up after %s, want the fail-safe to keep trying for a day", took)
+	}
+	if n := len(fp.callsTo("page.send")); n < 20 {
+		t.Fatalf("only %d page attempts", n)
+	}
+}
+
+// A pager outage shorter than ack_within delays the page; it does not end
+// the escalation.
+func TestPagesRetryThroughAnOutage(t *testing.T) {
+	t.Parallel()
+	fp := socPlugins(nil)
+	calls := 0
+	fp.handlers["page.send"] = func(in map[string]any) (any, error) {
+		calls++
+		if calls <= 6 {
+			return nil, plugins.Errorf(plugins.Retryable, "PagerDuty 503")
+		}
+		return map[string]any{"delivery_id": "d"}, nil
+	}
+	h := newHarness(t, fp)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.AckSignal, map[string]any{"by": "ann"}) }, 10*time.Minute)
 	res := h.run(t, input(t, newCountry, "", loginAlert("200.1.1.1")))
-	if res.Verdict != workflows.VerdictFailed {
-		t.Fatalf("verdict %q (%s), want failed", res.Verdict, res.Reason)
+	if res.Verdict != workflows.VerdictAcknowledged || res.Escalation.Paged[0].Responder != "ann" || res.Error != "" {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// Everyone on call is unavailable and there is no fallback: they are paged
+// anyway, since paging someone unavailable beats paging no one.
+func TestEveryoneSkippedIsPagedAnyway(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, socPlugins(map[string]string{"ann": "sick", "bob": "sick", "cat": "on_leave"}))
+	src := `name: t
+on: { type: x }
+steps:
+  - escalate:
+      policy: soc-primary
+      skip_if: responder.hr.status in ["sick", "on_leave"]
+      page: { summary: "x" }
+`
+	res := h.run(t, input(t, "t.yaml", src, map[string]any{}))
+	if len(res.Escalation.Paged) == 0 || res.Error != "" {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// A malformed ack neither blocks later acks nor other signals.
+func TestMalformedSignalsDoNotBlock(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, socPlugins(nil))
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.InputSignal, map[string]any{"name": 42, "by": map[string]any{"id": "x"}})
+		h.env.SignalWorkflow(workflows.AckSignal, "not an object")
+	}, time.Minute)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.AckSignal, map[string]any{"by": "ann"}) }, 2*time.Minute)
+	res := h.run(t, input(t, newCountry, "", loginAlert("200.1.1.1")))
+	if res.Verdict != workflows.VerdictAcknowledged || res.Escalation.By != "ann" {
+		t.Fatalf("%+v", res.Escalation)
 	}
 }
 
