@@ -64,6 +64,9 @@ func NewEnv(opts ...EnvOption) (*Env, error) {
 	if e.trigger, err = cel.NewEnv(base...); err != nil {
 		return nil, fmt.Errorf("build CEL environment: %w", err)
 	}
+	if e.trigger, err = e.trigger.Extend(cel.CustomTypeAdapter(sortedAdapter{e.trigger.CELTypeAdapter()})); err != nil {
+		return nil, fmt.Errorf("build CEL environment: %w", err)
+	}
 	if e.step, err = e.trigger.Extend(
 		cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("vars", cel.MapType(cel.StringType, cel.DynType)),

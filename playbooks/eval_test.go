@@ -2,6 +2,7 @@ package playbooks_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,44 @@ func TestCacheCompilesOncePerVersion(t *testing.T) {
 	if d, errs := cache.Get("t.yaml", v1); d == nil || d == a || len(errs) > 0 {
 		t.Fatalf("evicted version: %v %v", d == a, errs)
 	}
+}
+
+// Maps iterate in key order inside expressions, so a run and its replay
+// compute the same lists.
+func TestMapIterationIsSorted(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	m := map[string]any{}
+	for _, k := range []string{"delta", "alpha", "echo", "charlie", "bravo", "foxtrot", "golf", "hotel"} {
+		m[k] = map[string]any{"n": k}
+	}
+	act := &playbooks.Activation{Alert: map[string]any{"m": m}}
+	for _, tc := range []struct{ tmpl, want string }{
+		{"${{ alert.m.map(k, k) }}", "alpha bravo charlie delta echo foxtrot golf hotel"},
+		{"${{ alert.m.map(k, alert.m[k].n).join(' ') }}", "alpha bravo charlie delta echo foxtrot golf hotel"},
+		{"${{ alert.m.filter(k, k > 'c') }}", "charlie delta echo foxtrot golf hotel"},
+	} {
+		c, tmpl := compileSummary(t, env, tc.tmpl)
+		for i := 0; i < 20; i++ {
+			got, err := c.Render(tmpl, act)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.tmpl, err)
+			}
+			if s := stringifyList(got); s != tc.want {
+				t.Fatalf("%s gave %q, want %q", tc.tmpl, s, tc.want)
+			}
+		}
+	}
+}
+
+func stringifyList(v any) string {
+	switch x := v.(type) {
+	case []any:
+		var parts []string
+		for _, p := range x {
+			parts = append(parts, fmt.Sprint(p))
+		}
+		return strings.Join(parts, " ")
+	}
+	return fmt.Sprint(v)
 }
