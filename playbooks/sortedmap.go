@@ -68,7 +68,9 @@ func (it *sortedIterator) Next() ref.Val {
 func (it *sortedIterator) ConvertToNative(reflect.Type) (any, error) {
 	return nil, types.NewErr("iterator cannot be converted").(*types.Err)
 }
-func (it *sortedIterator) ConvertToType(ref.Type) ref.Val { return types.NewErr("iterator cannot be converted") }
-func (it *sortedIterator) Equal(ref.Val) ref.Val          { return types.False }
-func (it *sortedIterator) Type() ref.Type                 { return types.IteratorType }
-func (it *sortedIterator) Value() any                     { return nil }
+func (it *sortedIterator) ConvertToType(ref.Type) ref.Val {
+	return types.NewErr("iterator cannot be converted")
+}
+func (it *sortedIterator) Equal(ref.Val) ref.Val { return types.False }
+func (it *sortedIterator) Type() ref.Type        { return types.IteratorType }
+func (it *sortedIterator) Value() any            { return nil }
