@@ -160,7 +160,7 @@ func (a *auditor) record(ctx context.Context, call sdk.Call, in RecordInput) (Re
 			"audit forwarding to Splunk needs secret %s: set plugins.audit.secrets.%s in the soar config", SecretSplunkHECToken, SecretSplunkHECToken)
 	}
 	j := a.journal(cfg.LogFile)
-	line, _, err := j.Once("audit", call.IdempotencyKey, func() (any, error) {
+	line, _, err := j.Once(ctx, "audit", call.IdempotencyKey, func() (any, error) {
 		return &Record{
 			Type: "audit", ID: recordID(call.IdempotencyKey), IdempotencyKey: call.IdempotencyKey,
 			RecordedAt: a.now().UTC(), Run: in.Run, Alert: in.Alert,
@@ -183,7 +183,7 @@ func (a *auditor) record(ctx context.Context, call sdk.Call, in RecordInput) (Re
 	if fkey == "" {
 		fkey = rec.ID
 	}
-	_, _, err = j.Once("forwarded", fkey, func() (any, error) {
+	_, _, err = j.Once(ctx, "forwarded", fkey, func() (any, error) {
 		if err := a.forward(ctx, cfg.SplunkHEC, token, rec); err != nil {
 			return nil, err
 		}

@@ -174,7 +174,7 @@ func (c *containment) action(name string) func(context.Context, sdk.Call, Input)
 		default:
 			return Output{}, plugins.Errorf(plugins.Permanent, "unknown identity backend %q: set plugins.identity.config.backend to local or okta", cfg.Backend)
 		}
-		line, done, err := c.journal(cfg.LogFile).Once("identity", call.IdempotencyKey, func() (any, error) {
+		line, done, err := c.journal(cfg.LogFile).Once(ctx, "identity", call.IdempotencyKey, func() (any, error) {
 			e := &entry{
 				Type: "identity", ID: entryID(call.IdempotencyKey, c.now()), IdempotencyKey: call.IdempotencyKey,
 				Action: name, User: in.User, Reason: in.Reason, Backend: cfg.Backend, State: "recorded",

@@ -269,7 +269,7 @@ func (p *pager) send(ctx context.Context, call sdk.Call, in SendInput) (SendOutp
 	if in.Severity == "" {
 		in.Severity = "critical"
 	}
-	line, done, err := p.journal(cfg.OutboxFile).Once("page", call.IdempotencyKey, func() (any, error) {
+	line, done, err := p.journal(cfg.OutboxFile).Once(ctx, "page", call.IdempotencyKey, func() (any, error) {
 		d := &delivery{
 			Type: "page", IdempotencyKey: call.IdempotencyKey, Backend: cfg.Backend,
 			Responder: in.Responder, Summary: in.Summary, Severity: in.Severity,
@@ -314,7 +314,7 @@ func (p *pager) update(ctx context.Context, call sdk.Call, u update) (update, er
 		return update{}, err
 	}
 	j := p.journal(cfg.OutboxFile)
-	line, _, err := j.Once(u.Type, call.IdempotencyKey, func() (any, error) {
+	line, _, err := j.Once(ctx, u.Type, call.IdempotencyKey, func() (any, error) {
 		open, err := openDeliveries(j, u.DedupKey, u.Type)
 		if err != nil {
 			return nil, err

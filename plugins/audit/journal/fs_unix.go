@@ -3,16 +3,23 @@
 package journal
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
 
-// lockFile takes an exclusive advisory lock, released when f is closed.
-func lockFile(f *os.File) error {
+// tryLockFile takes an exclusive advisory lock, released when f is closed,
+// or reports false if another file description holds it.
+func tryLockFile(f *os.File) (bool, error) {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			return err
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		case err != syscall.EINTR:
+			return false, err
 		}
 	}
 }

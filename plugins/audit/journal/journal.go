@@ -8,26 +8,39 @@
 //
 // Every append is fsync'd before it returns, so a line that a caller has
 // been told about survives a power cut. Appends from several processes (a
-// worker and `soar plugin call`, say) are serialised with flock on the file.
+// worker and `soar plugin call`, say) are serialised with flock on the file,
+// held only for the append itself: Once runs its side effect outside that
+// lock, under a lock of its own key, so a slow vendor delays only the calls
+// with the same key.
 package journal
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Journal is one JSONL file. It is safe for concurrent use.
 type Journal struct {
 	path string
 
-	mu  sync.Mutex
+	// keysMu guards keys: the keys a goroutine of this process is acting
+	// on, each with a channel closed when it is done.
+	keysMu sync.Mutex
+	keys   map[string]chan struct{}
+
+	// sem is the journal's mutex (a channel, so that waiting for it can
+	// give up at a deadline); it guards off and seen.
+	sem chan struct{}
 	off int64 // bytes indexed so far
 	// seen locates the first line of each type and key, so that memory
 	// grows with the number of keys, not with the size of the records.
@@ -40,7 +53,7 @@ type span struct{ off, n int64 }
 // New returns the journal at path; the file (and its directory) is created
 // on the first append.
 func New(path string) *Journal {
-	return &Journal{path: path, seen: map[string]span{}}
+	return &Journal{path: path, seen: map[string]span{}, keys: map[string]chan struct{}{}, sem: make(chan struct{}, 1)}
 }
 
 // Path is the journal's file.
@@ -54,36 +67,123 @@ type header struct {
 
 // Once appends the record fn returns unless a line of type typ with
 // idempotency key key is already in the journal, in which case it returns
-// that line and done=true without calling fn. The check and the append hold
-// an exclusive lock on the file, so two processes racing on one key act
-// once. An empty key never matches: fn runs and its record is appended.
+// that line and done=true without calling fn. An empty key never matches:
+// fn runs and its record is appended.
 //
 // fn may perform the side effect itself (deliver the page) and return the
-// record of it; a failing fn appends nothing.
-func (j *Journal) Once(typ, key string, fn func() (any, error)) (line json.RawMessage, done bool, err error) {
-	err = j.locked(func(f *os.File) error {
-		if key != "" {
-			if sp, ok := j.seen[typ+"\x00"+key]; ok {
-				done = true
-				var rerr error
-				line, rerr = j.read(f, sp)
-				return rerr
-			}
-		}
+// record of it; a failing fn appends nothing. fn runs holding no journal
+// lock, only a lock of its key that excludes other calls with the same key,
+// in this process and (on Linux) in others; they wait for it and then find
+// its record. So calls with different keys never wait for each other's
+// vendors. If the process dies after fn's side effect and before the record
+// is fsync'd, the next Once with the key finds no record and calls fn
+// again: fn must make that repeat harmless, e.g. by handing the vendor a
+// de-duplication key derived from key.
+//
+// Waiting for a lock ends with ctx's error when ctx is done.
+func (j *Journal) Once(ctx context.Context, typ, key string, fn func() (any, error)) (line json.RawMessage, done bool, err error) {
+	if key == "" {
 		rec, err := fn()
 		if err != nil {
+			return nil, false, err
+		}
+		line, err = j.Append(ctx, rec)
+		return line, false, err
+	}
+	release, err := j.lockKey(ctx, typ+"\x00"+key)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	line, done, err = j.Lookup(ctx, typ, key)
+	if err != nil || done {
+		return line, done, err
+	}
+	rec, err := fn()
+	if err != nil {
+		return nil, false, err
+	}
+	line, err = j.Append(ctx, rec)
+	return line, false, err
+}
+
+// lockKey waits until no other Once in this process, nor (where the
+// platform allows) in another one, is acting on k, and takes k.
+func (j *Journal) lockKey(ctx context.Context, k string) (func(), error) {
+	var release func()
+	for {
+		j.keysMu.Lock()
+		busy, ok := j.keys[k]
+		if !ok {
+			mine := make(chan struct{})
+			j.keys[k] = mine
+			j.keysMu.Unlock()
+			release = func() {
+				j.keysMu.Lock()
+				delete(j.keys, k)
+				j.keysMu.Unlock()
+				close(mine)
+			}
+			break
+		}
+		j.keysMu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for another call with the same idempotency key: %w", ctx.Err())
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(k))
+	unlock, err := j.lockRange(ctx, h.Sum64())
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return func() { unlock(); release() }, nil
+}
+
+// lockRange takes the cross-process lock of one key's hash: on Linux an
+// open-file-description lock of one byte far beyond the end of the journal
+// (where nothing is written), polled so that waiting honours ctx. Two keys
+// sharing a byte only wait for each other.
+func (j *Journal) lockRange(ctx context.Context, sum uint64) (unlock func(), err error) {
+	f, err := j.open()
+	if err != nil {
+		return nil, err
+	}
+	off := int64(1<<40) + int64(sum>>24) // beyond any journal, within off_t
+	if err := poll(ctx, func() (bool, error) { return tryLockByte(f, off) }); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wait for another process acting on the same idempotency key in journal %s: %w", j.path, err)
+	}
+	return func() { f.Close() }, nil // closing the file releases the lock
+}
+
+// poll calls try until it succeeds, fails or ctx is done, sleeping a little
+// longer each time.
+func poll(ctx context.Context, try func() (bool, error)) error {
+	wait := time.Millisecond
+	for {
+		ok, err := try()
+		if ok || err != nil {
 			return err
 		}
-		line, err = j.append(f, rec)
-		return err
-	})
-	return line, done, err
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
 }
 
 // Append writes rec as one line and fsyncs it.
-func (j *Journal) Append(rec any) (json.RawMessage, error) {
+func (j *Journal) Append(ctx context.Context, rec any) (json.RawMessage, error) {
 	var line json.RawMessage
-	err := j.locked(func(f *os.File) error {
+	err := j.locked(ctx, func(f *os.File) error {
 		var err error
 		line, err = j.append(f, rec)
 		return err
@@ -92,10 +192,10 @@ func (j *Journal) Append(rec any) (json.RawMessage, error) {
 }
 
 // Lookup returns the line of type typ written with key, if any.
-func (j *Journal) Lookup(typ, key string) (json.RawMessage, bool, error) {
+func (j *Journal) Lookup(ctx context.Context, typ, key string) (json.RawMessage, bool, error) {
 	var line json.RawMessage
 	var ok bool
-	err := j.locked(func(f *os.File) error {
+	err := j.locked(ctx, func(f *os.File) error {
 		var sp span
 		if sp, ok = j.seen[typ+"\x00"+key]; !ok || key == "" {
 			ok = false
@@ -171,16 +271,21 @@ func (j *Journal) Scan(typ string, fn func(line json.RawMessage) error) error {
 }
 
 // locked opens the journal, takes the file lock, catches up with lines
-// other processes appended, and runs fn.
-func (j *Journal) locked(fn func(f *os.File) error) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+// other processes appended, and runs fn. Waiting for the lock ends with
+// ctx's error when ctx is done.
+func (j *Journal) locked(ctx context.Context, fn func(f *os.File) error) error {
+	select {
+	case j.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("lock journal %s: %w", j.path, ctx.Err())
+	}
+	defer func() { <-j.sem }()
 	f, err := j.open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := lockFile(f); err != nil {
+	if err := poll(ctx, func() (bool, error) { return tryLockFile(f) }); err != nil {
 		return fmt.Errorf("lock journal %s: %w", j.path, err)
 	}
 	// Closing the file releases the lock.

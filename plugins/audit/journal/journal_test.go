@@ -1,13 +1,16 @@
 package journal
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type rec struct {
@@ -20,18 +23,18 @@ func TestOnceSurvivesANewProcess(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sub", "j.jsonl")
 	j := New(path)
-	line, done, err := j.Once("page", "k", func() (any, error) { return rec{"page", "k", 1}, nil })
+	line, done, err := j.Once(t.Context(), "page", "k", func() (any, error) { return rec{"page", "k", 1}, nil })
 	if err != nil || done || string(line) != `{"type":"page","idempotency_key":"k","n":1}` {
 		t.Fatalf("first Once = %s, %v, %v", line, done, err)
 	}
 	// A fresh Journal is what a restarted plugin process has.
 	j2 := New(path)
-	line, done, err = j2.Once("page", "k", func() (any, error) { t.Error("fn ran for a recorded key"); return nil, nil })
+	line, done, err = j2.Once(t.Context(), "page", "k", func() (any, error) { t.Error("fn ran for a recorded key"); return nil, nil })
 	if err != nil || !done || !strings.Contains(string(line), `"n":1`) {
 		t.Fatalf("second Once = %s, %v, %v", line, done, err)
 	}
 	// Same key, other type: a different record.
-	if _, done, _ := j2.Once("resolve", "k", func() (any, error) { return rec{"resolve", "k", 2}, nil }); done {
+	if _, done, _ := j2.Once(t.Context(), "resolve", "k", func() (any, error) { return rec{"resolve", "k", 2}, nil }); done {
 		t.Error("resolve matched a page record")
 	}
 }
@@ -40,10 +43,10 @@ func TestFailedFnAppendsNothing(t *testing.T) {
 	t.Parallel()
 	j := New(filepath.Join(t.TempDir(), "j.jsonl"))
 	boom := errors.New("vendor down")
-	if _, _, err := j.Once("page", "k", func() (any, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, _, err := j.Once(t.Context(), "page", "k", func() (any, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, done, _ := j.Once("page", "k", func() (any, error) { return rec{"page", "k", 1}, nil }); done {
+	if _, done, _ := j.Once(t.Context(), "page", "k", func() (any, error) { return rec{"page", "k", 1}, nil }); done {
 		t.Error("a failed attempt counted as done")
 	}
 }
@@ -55,7 +58,7 @@ func TestTornLastLineIsIgnoredAndTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := New(path)
-	if _, done, err := j.Once("page", "b", func() (any, error) { return rec{"page", "b", 2}, nil }); err != nil || done {
+	if _, done, err := j.Once(t.Context(), "page", "b", func() (any, error) { return rec{"page", "b", 2}, nil }); err != nil || done {
 		t.Fatal(err, done)
 	}
 	var lines []string
@@ -65,11 +68,11 @@ func TestTornLastLineIsIgnoredAndTerminated(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[1], `"idempotency_key":"b"`) {
 		t.Errorf("lines = %q", lines)
 	}
-	if _, ok, _ := New(path).Lookup("page", "a"); !ok {
+	if _, ok, _ := New(path).Lookup(t.Context(), "page", "a"); !ok {
 		t.Error("record before the torn line lost")
 	}
 	for _, j := range []*Journal{j, New(path)} { // the writer's index and a fresh one
-		if l, ok, err := j.Lookup("page", "b"); !ok || err != nil || string(l) != `{"type":"page","idempotency_key":"b","n":2}` {
+		if l, ok, err := j.Lookup(t.Context(), "page", "b"); !ok || err != nil || string(l) != `{"type":"page","idempotency_key":"b","n":2}` {
 			t.Errorf("Lookup(b) = %s, %v, %v", l, ok, err)
 		}
 	}
@@ -84,7 +87,7 @@ func TestConcurrentOnceActsOnce(t *testing.T) {
 	for range 10 {
 		wg.Go(func() {
 			// Separate Journals, as separate processes would have.
-			_, _, err := New(path).Once("page", "k", func() (any, error) {
+			_, _, err := New(path).Once(t.Context(), "page", "k", func() (any, error) {
 				mu.Lock()
 				calls++
 				mu.Unlock()
@@ -117,10 +120,88 @@ func TestCheckCreatesNothing(t *testing.T) {
 	if err := New(filepath.Join(file, "j.jsonl")).Check(); err == nil || !strings.Contains(err.Error(), "is not a directory") {
 		t.Errorf("journal under a file: %v", err)
 	}
-	if _, err := New(file).Append(rec{Type: "x"}); err != nil {
+	if _, err := New(file).Append(t.Context(), rec{Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := New(file).Check(); err != nil {
 		t.Errorf("existing file: %v", err)
+	}
+}
+
+// slowOnce starts a Once on key whose fn blocks until the returned release
+// is called, and returns once fn is running.
+func slowOnce(t *testing.T, j *Journal, key string) (release func()) {
+	t.Helper()
+	started, unblock, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		_, _, err := j.Once(context.Background(), "page", key, func() (any, error) {
+			close(started)
+			<-unblock
+			return rec{"page", key, 1}, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	<-started
+	var once sync.Once
+	release = func() { once.Do(func() { close(unblock); <-finished }) }
+	t.Cleanup(release)
+	return release
+}
+
+// A slow vendor delays only calls with its own key: a page to another
+// responder, through the same journal or another process's, goes out
+// meanwhile.
+func TestOnceDoesNotWaitForOtherKeys(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := New(path)
+	slowOnce(t, j, "slow")
+	for i, other := range []*Journal{j, New(path)} {
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, _, err := other.Once(ctx, "page", fmt.Sprint("fast", i), func() (any, error) { return rec{"page", fmt.Sprint("fast", i), 2}, nil })
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("journal %d: %v", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("journal %d: a call with another key waited for the slow one", i)
+		}
+	}
+}
+
+// A second call with the same key waits for the first, but no longer than
+// its deadline, and then finds the first call's record.
+func TestOnceSameKeyWaitsWithinDeadline(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := New(path)
+	release := slowOnce(t, j, "k")
+	for i, other := range []*Journal{j, New(path)} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		start := time.Now()
+		_, _, err := other.Once(ctx, "page", "k", func() (any, error) {
+			t.Errorf("journal %d: fn ran while the first call was acting on the key", i)
+			return rec{"page", "k", 2}, nil
+		})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+			t.Errorf("journal %d: err = %v after %s, want the deadline", i, err, time.Since(start))
+		}
+	}
+	release()
+	for i, other := range []*Journal{j, New(path)} {
+		line, done, err := other.Once(t.Context(), "page", "k", func() (any, error) { return rec{"page", "k", 3}, nil })
+		if err != nil || !done || !strings.Contains(string(line), `"n":1`) {
+			t.Errorf("journal %d after the first call: %s, %v, %v", i, line, done, err)
+		}
 	}
 }
