@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +13,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/soar-dev/soar/workflows"
 )
@@ -78,10 +83,29 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// AlertResult is what POST /api/alerts answers for each alert.
+// Alert statuses in a POST /api/alerts answer. A client resends only the
+// alerts whose status is AlertRetry.
+const (
+	// AlertAccepted: every run the alert matched is started or attached to
+	// and persisted by Temporal.
+	AlertAccepted = "accepted"
+	// AlertUnmatched: no playbook handles the alert type; nothing runs.
+	AlertUnmatched = "unmatched"
+	// AlertRejected: Temporal refused a run for a reason that resending the
+	// same alert will not change; Error says why.
+	AlertRejected = "rejected"
+	// AlertRetry: the alert was not (or not fully) accepted because of a
+	// passing condition, or was not tried after one; send it again.
+	AlertRetry = "retry"
+)
+
+// AlertResult is what POST /api/alerts answers for each alert, in the
+// order the alerts were sent.
 type AlertResult struct {
 	ID      string      `json:"id"`
 	Type    string      `json:"type"`
+	Status  string      `json:"status"`
+	Error   string      `json:"error,omitempty"`
 	Matched []string    `json:"matched"`
 	Runs    []RunResult `json:"runs"`
 	// Unmatched is true when no playbook handles the alert type; the alert
@@ -93,10 +117,21 @@ type AlertResult struct {
 type RunResult struct {
 	Playbook   string `json:"playbook"`
 	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
+	RunID      string `json:"run_id,omitempty"`
 	Attached   bool   `json:"attached"`  // the alert joined an open run with the same dedup key
 	Duplicate  bool   `json:"duplicate"` // this very alert was already handled
 	Alerts     int    `json:"alerts"`    // alerts the run holds now
+	// Error is why Temporal rejected this run (the alert's status is then
+	// AlertRejected).
+	Error string `json:"error,omitempty"`
+}
+
+// alertsAnswer is the body of a POST /api/alerts answer. Error and Details
+// are set when the request as a whole must be retried (503).
+type alertsAnswer struct {
+	Error   string        `json:"error,omitempty"`
+	Details []string      `json:"details,omitempty"`
+	Alerts  []AlertResult `json:"alerts"`
 }
 
 func (a *API) postAlerts(w http.ResponseWriter, r *http.Request) {
@@ -113,23 +148,31 @@ func (a *API) postAlerts(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many alerts in flight; retry after 1s"})
 		return
 	}
-	results := make([]AlertResult, 0, len(alerts))
-	for _, alert := range alerts {
-		res, err := a.accept(r.Context(), alert)
-		if err != nil {
-			// Alerts before this one are started and stay started; the
-			// client retries the batch and the alert ids make that safe.
-			a.Logger.Error("start run", "alert", res.ID, "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, apiError{
-				Error:   fmt.Sprintf("alert %s: could not start its run: %v", res.ID, err),
-				Details: []string{fmt.Sprintf("%d alert(s) before it were accepted; retrying the whole request is safe", len(results))},
-			})
-			return
-		}
-		results = append(results, res)
+	results := make([]AlertResult, len(alerts))
+	for i, alert := range alerts {
+		results[i] = AlertResult{ID: AlertID(alert), Type: alert["type"].(string), Status: AlertRetry, Matched: []string{}, Runs: []RunResult{}}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"alerts": results})
+	for i, alert := range alerts {
+		res, err := a.accept(r.Context(), alert)
+		results[i] = res
+		if err == nil {
+			continue
+		}
+		// A passing failure (Temporal unavailable, overloaded, slow): the
+		// alerts before this one stay accepted, this one and the rest are
+		// marked retry, and the client resends those.
+		a.Logger.Error("start run", "alert", res.ID, "err", err)
+		results[i].Status, results[i].Error = AlertRetry, err.Error()
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, alertsAnswer{
+			Error: fmt.Sprintf("alert %s: could not start its run: %v", res.ID, err),
+			Details: []string{fmt.Sprintf("%d of %d alert(s) were handled; resend the ones with status %q (resending the whole request is safe for alerts with an id)",
+				i, len(alerts), AlertRetry)},
+			Alerts: results,
+		})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, alertsAnswer{Alerts: results})
 }
 
 // decodeAlerts reads one alert object or an array of them and checks each
@@ -199,25 +242,73 @@ func jsonErrorAt(raw []byte, err error) string {
 	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
 }
 
-// accept routes one alert and starts or attaches its runs.
+// accept routes one alert and starts or attaches its runs. A run Temporal
+// rejects for good is reported in the result and the alert's other runs
+// still start; any other error is returned, for the client to retry.
 func (a *API) accept(ctx context.Context, alert map[string]any) (AlertResult, error) {
 	id := AlertID(alert)
-	res := AlertResult{ID: id, Type: alert["type"].(string), Matched: []string{}, Runs: []RunResult{}}
+	res := AlertResult{ID: id, Type: alert["type"].(string), Status: AlertAccepted, Matched: []string{}, Runs: []RunResult{}}
 	matches := a.Library.Route(alert, id, time.Now())
 	if len(matches) == 0 {
-		res.Unmatched = true
+		res.Status, res.Unmatched = AlertUnmatched, true
 		a.Logger.Warn("no playbook matches the alert", "alert", id, "type", res.Type)
 		return res, nil
 	}
+	var rejected []string
 	for _, m := range matches {
 		res.Matched = append(res.Matched, m.Playbook.Name)
 		run, err := a.start(ctx, m, alert, id)
-		if err != nil {
+		if err != nil && permanent(err) {
+			a.Logger.Error("Temporal rejected the run; resending the alert will not help", "alert", id, "playbook", m.Playbook.Name, "err", err)
+			run.Error = err.Error()
+			rejected = append(rejected, fmt.Sprintf("playbook %s: %v", m.Playbook.Name, err))
+		} else if err != nil {
 			return res, err
 		}
 		res.Runs = append(res.Runs, run)
 	}
+	if len(rejected) > 0 {
+		res.Status, res.Error = AlertRejected, strings.Join(rejected, "; ")
+	}
 	return res, nil
+}
+
+// permanent reports whether Temporal refused a start or an attachment for
+// a reason in the request itself (an invalid argument, an update the
+// workflow's validator rejects), which no retry changes. Anything else,
+// including errors not recognised here, is treated as passing: the client
+// retries, so no alert is dropped on a guess.
+func permanent(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &invalid):
+		return true
+	case errors.As(err, &app):
+		return !isFinishing(err)
+	}
+	return status.Code(err) == codes.InvalidArgument
+}
+
+// maxIDLength bounds the workflow and update IDs the API sends. Temporal
+// refuses longer IDs than its limit (1,000 bytes by default, often less),
+// and an alert's id or dedup key comes from outside.
+const maxIDLength = 200
+
+// shortID returns id unchanged when it is at most maxIDLength bytes, and
+// otherwise a readable prefix of it followed by a SHA-256 of the whole, so
+// the same long id always maps to the same short one.
+func shortID(id string) string {
+	if len(id) <= maxIDLength {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	suffix := "~" + hex.EncodeToString(sum[:16])
+	n := maxIDLength - len(suffix)
+	for n > 0 && !utf8.RuneStart(id[n]) {
+		n--
+	}
+	return id[:n] + suffix
 }
 
 // start starts the run for a match, or attaches the alert to the open run
@@ -225,14 +316,14 @@ func (a *API) accept(ctx context.Context, alert map[string]any) (AlertResult, er
 // once Temporal has persisted the start or the attachment.
 func (a *API) start(ctx context.Context, m Match, alert map[string]any, id string) (RunResult, error) {
 	in := m.RunInput(alert, id)
-	out := RunResult{Playbook: m.Playbook.Name, WorkflowID: m.WorkflowID}
+	out := RunResult{Playbook: m.Playbook.Name, WorkflowID: shortID(m.WorkflowID)}
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 	if m.PerAlert {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	}
 	for attempt := 0; ; attempt++ {
 		op := a.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-			ID:                       m.WorkflowID,
+			ID:                       out.WorkflowID,
 			TaskQueue:                a.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    reuse,
@@ -243,7 +334,7 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 		h, err := a.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions: client.UpdateWorkflowOptions{
-				UpdateID:     id, // the same alert never counts twice
+				UpdateID:     shortID(id), // the same alert never counts twice
 				UpdateName:   workflows.AlertUpdate,
 				Args:         []any{in},
 				WaitForStage: client.WorkflowUpdateStageCompleted,

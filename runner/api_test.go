@@ -1,10 +1,21 @@
 package runner
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/soar-dev/soar/playbooks"
 )
 
 // Requests the API refuses never reach Temporal, so these run without it.
@@ -55,5 +66,143 @@ func TestAlertIDIsStable(t *testing.T) {
 	}
 	if AlertID(map[string]any{"id": "okta-1"}) != "okta-1" {
 		t.Fatal("an alert's own id wins")
+	}
+}
+
+// fakeTemporal answers the API's update-with-start calls without a server:
+// uws decides each call's outcome from the start options.
+type fakeTemporal struct {
+	client.Client
+	uws func(ctx context.Context, start client.StartWorkflowOptions, upd client.UpdateWorkflowOptions) (int, error)
+}
+
+type fakeStart struct {
+	opts client.StartWorkflowOptions
+	run  client.WorkflowRun
+}
+
+func (o *fakeStart) Get(ctx context.Context) (client.WorkflowRun, error) {
+	if o.run == nil {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return o.run, nil
+}
+
+type fakeRun struct {
+	client.WorkflowRun
+	id string
+}
+
+func (r fakeRun) GetID() string    { return r.id }
+func (r fakeRun) GetRunID() string { return "run-" + r.id }
+
+type fakeUpdate struct {
+	client.WorkflowUpdateHandle
+	alerts int
+}
+
+func (u fakeUpdate) Get(_ context.Context, v any) error {
+	*v.(*int) = u.alerts
+	return nil
+}
+
+func (f *fakeTemporal) NewWithStartWorkflowOperation(opts client.StartWorkflowOptions, _ any, _ ...any) client.WithStartWorkflowOperation {
+	return &fakeStart{opts: opts}
+}
+
+func (f *fakeTemporal) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	op := o.StartWorkflowOperation.(*fakeStart)
+	n, err := f.uws(ctx, op.opts, o.UpdateOptions)
+	if err != nil {
+		return nil, err
+	}
+	op.run = fakeRun{id: op.opts.ID}
+	return fakeUpdate{alerts: n}, nil
+}
+
+// testLibrary routes type test.slow by user (testdata/playbooks/slow.yaml).
+func testLibrary(t *testing.T) *Library {
+	t.Helper()
+	env, err := playbooks.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := LoadLibrary(env, playbooks.MergeCatalogs(), slog.New(slog.DiscardHandler), "testdata/playbooks/slow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lib
+}
+
+type alertsBody struct {
+	Error  string
+	Alerts []AlertResult
+}
+
+func postJSON(t *testing.T, h http.Handler, path, body string) (*httptest.ResponseRecorder, alertsBody) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))
+	var out alertsBody
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec, out
+}
+
+// An alert Temporal rejects for good is reported in its own result and the
+// batch goes on; a passing failure answers 503 and says which alerts to
+// resend.
+func TestAPIClassifiesStartErrors(t *testing.T) {
+	t.Parallel()
+	fake := &fakeTemporal{uws: func(_ context.Context, start client.StartWorkflowOptions, _ client.UpdateWorkflowOptions) (int, error) {
+		switch {
+		case strings.HasSuffix(start.ID, "/bad"):
+			return 0, fmt.Errorf("failed workflow start: %w", serviceerror.NewInvalidArgument("WorkflowId exceeds maximum allowed length"))
+		case strings.HasSuffix(start.ID, "/down"):
+			return 0, serviceerror.NewUnavailable("connection refused")
+		}
+		return 1, nil
+	}}
+	h := (&API{Client: fake, Library: testLibrary(t), Logger: slog.New(slog.DiscardHandler)}).Handler()
+
+	rec, out := postJSON(t, h, "/api/alerts", `[{"type":"test.slow","user":"bad"},{"type":"test.slow","user":"ok"},{"type":"nothing"}]`)
+	if rec.Code != http.StatusAccepted || len(out.Alerts) != 3 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if a := out.Alerts[0]; a.Status != AlertRejected || !strings.Contains(a.Error, "maximum allowed length") || a.Runs[0].Error == "" {
+		t.Errorf("rejected alert: %+v", a)
+	}
+	if a := out.Alerts[1]; a.Status != AlertAccepted || a.Runs[0].RunID != "run-soar/slow/ok" {
+		t.Errorf("accepted alert: %+v", a)
+	}
+	if a := out.Alerts[2]; a.Status != AlertUnmatched {
+		t.Errorf("unmatched alert: %+v", a)
+	}
+
+	rec, out = postJSON(t, h, "/api/alerts", `[{"type":"test.slow","user":"ok"},{"type":"test.slow","user":"down"},{"type":"test.slow","user":"later"}]`)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || len(out.Alerts) != 3 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	var got []string
+	for _, a := range out.Alerts {
+		got = append(got, a.Status)
+	}
+	if want := []string{AlertAccepted, AlertRetry, AlertRetry}; !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v\n%s", got, want, rec.Body)
+	}
+}
+
+func TestShortIDIsStableAndBounded(t *testing.T) {
+	t.Parallel()
+	long := "soar/pb/" + strings.Repeat("é", 600)
+	s := shortID(long)
+	if len(s) > maxIDLength || !utf8.ValidString(s) || !strings.HasPrefix(s, "soar/pb/éé") || s != shortID(long) {
+		t.Fatalf("shortID: %q (%d bytes)", s, len(s))
+	}
+	if shortID(long+"x") == s {
+		t.Fatal("different ids must stay different")
+	}
+	if shortID("soar/pb/alice") != "soar/pb/alice" {
+		t.Fatal("short ids are kept as they are")
 	}
 }

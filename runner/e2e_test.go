@@ -284,3 +284,25 @@ func TestExamplePlaybooksSilenceAndEscalate(t *testing.T) {
 		t.Fatalf("pages: %+v", got.Escalation.Paged)
 	}
 }
+
+// An alert id or dedup key longer than Temporal accepts as an ID still
+// starts a run (under a shortened, stable workflow ID), and does not hold
+// up the alerts after it.
+func TestLongAlertIDsStart(t *testing.T) {
+	d := startDev(t, "")
+	defer d.Stop()
+	long := strings.Repeat("x", 1200)
+	alerts := `[{"id": "` + long + `", "type": "test.slow", "user": "dora"},
+		{"id": "l2", "type": "test.slow", "user": "` + long + `"},
+		{"id": "l3", "type": "test.slow", "user": "erin"}]`
+	res := post(t, d, alerts)
+	for _, a := range res {
+		if a.Status != runner.AlertAccepted || len(a.Runs) != 1 || a.Runs[0].RunID == "" || len(a.Runs[0].WorkflowID) > 200 {
+			t.Fatalf("%.40s: %+v", a.ID, a)
+		}
+	}
+	again := post(t, d, alerts)
+	if r := again[1].Runs[0]; r.WorkflowID != res[1].Runs[0].WorkflowID || r.RunID != res[1].Runs[0].RunID || r.Alerts != 1 {
+		t.Fatalf("resent alert: %+v, want the same run counted once (%+v)", r, res[1].Runs[0])
+	}
+}
