@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -272,9 +273,38 @@ func (o *oktaClient) do(ctx context.Context, action, user string) (string, error
 	}
 	if e, ok := httpapi.IsStatus(err, http.StatusBadRequest); ok {
 		// E0000001: suspend needs an ACTIVE user, unsuspend a SUSPENDED one.
+		// A retry after a crash that came between Okta applying the action
+		// and the journal's fsync meets exactly this refusal, for a user
+		// already in the state wanted: that is success, not a failure.
+		if want := map[string]string{"suspend_user": "SUSPENDED", "unsuspend_user": "ACTIVE"}[action]; want != "" {
+			if status, serr := o.status(ctx, base); serr == nil && status == want {
+				return state, nil
+			}
+		}
 		_ = json.Unmarshal(e.Body, &oe)
 		return "", plugins.Errorf(plugins.Permanent, "Okta refused to %s %s: %s (%s); check the user's status in Okta",
 			strings.ReplaceAll(action, "_", " "), user, oe.ErrorSummary, oe.ErrorCode)
 	}
 	return "", err
+}
+
+// status is the user's lifecycle status (ACTIVE, SUSPENDED, …) from GET
+// /api/v1/users/{id}.
+func (o *oktaClient) status(ctx context.Context, userURL string) (string, error) {
+	data, _, err := httpapi.Do(ctx, o.client, httpapi.Request{
+		Vendor: "Okta", Method: http.MethodGet, URL: userURL,
+		Header:      http.Header{"Authorization": {"SSWS " + o.token}},
+		AuthSetting: "plugins.identity.secrets." + SecretOktaToken + " (an API token of an admin allowed to manage users)",
+		Secrets:     []string{o.token},
+	})
+	if err != nil {
+		return "", err
+	}
+	var u struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(data, &u); err != nil {
+		return "", fmt.Errorf("decode Okta user: %w", err)
+	}
+	return u.Status, nil
 }

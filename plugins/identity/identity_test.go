@@ -184,3 +184,47 @@ func TestOktaNeedsSettings(t *testing.T) {
 		t.Errorf("empty user: %v", err)
 	}
 }
+
+// Okta's suspend and unsuspend refuse a user already in the target state
+// (400 E0000001). A retry after a crash between Okta applying the action
+// and the audit log's fsync meets that refusal: the user's status decides
+// whether it is success.
+func TestOktaRetryFindsActionAlreadyApplied(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		action, status, state string
+		ok                    bool
+	}{
+		{"suspend_user", "SUSPENDED", "suspended", true},
+		{"unsuspend_user", "ACTIVE", "active", true},
+		{"suspend_user", "DEPROVISIONED", "", false},
+		{"unsuspend_user", "SUSPENDED", "", false},
+	} {
+		f := newFixture(t)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch r.Method + " " + r.URL.Path {
+			case "GET /api/v1/users/bob@example.com":
+				if r.Header.Get("Authorization") != "SSWS 00okta-api-token" {
+					t.Errorf("GET auth %q", r.Header.Get("Authorization"))
+				}
+				io.WriteString(w, `{"id":"00ub0oNGTSWTBKOLGLNR","status":"`+tc.status+`","profile":{"login":"bob@example.com"}}`)
+			case "POST /api/v1/users/bob@example.com/lifecycle/suspend", "POST /api/v1/users/bob@example.com/lifecycle/unsuspend":
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, `{"errorCode":"E0000001","errorSummary":"Api validation failed: user","errorLink":"E0000001","errorId":"oae3","errorCauses":[{"errorSummary":"This operation is not allowed in the user's current status."}]}`)
+			default:
+				t.Errorf("unexpected %s %s", r.Method, r.URL)
+				w.WriteHeader(http.StatusNotFound)
+			}
+		}))
+		out, err := f.call(tc.action, map[string]any{"backend": "okta", "okta": map[string]any{"org_url": srv.URL}},
+			map[string]string{SecretOktaToken: "00okta-api-token"}, "k", bob)
+		srv.Close()
+		switch {
+		case tc.ok && (err != nil || !out.Applied || out.State != tc.state):
+			t.Errorf("%s with Okta status %s: %+v, %v; want applied, state %s", tc.action, tc.status, out, err, tc.state)
+		case !tc.ok && (err == nil || err.Kind != plugins.Permanent || !strings.Contains(err.Message, "Api validation failed")):
+			t.Errorf("%s with Okta status %s: err = %v, want the permanent refusal", tc.action, tc.status, err)
+		}
+	}
+}
