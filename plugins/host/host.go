@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	errs := make([]error, len(srcs))
 	var wg sync.WaitGroup
 	for i, s := range srcs {
-		p := &proc{src: s, cfg: &h.cfg, env: env, logger: cfg.Logger.With("plugin", s.name)}
+		p := &proc{src: s, cfg: &h.cfg, env: env, secrets: secrets, logger: cfg.Logger.With("plugin", s.name)}
 		h.procs[s.name] = p
 		h.names = append(h.names, s.name)
 		wg.Go(func() { errs[i] = p.start(ctx) })

@@ -111,10 +111,18 @@ type lineLogger struct {
 	logger *slog.Logger
 	level  slog.Level
 	attrs  []any
+	// secrets are redacted before a line too long to wait for is cut
+	// (the logger's handler redacts each record, but cannot see a secret
+	// split across two of them).
+	secrets redactor
 
 	mu  sync.Mutex
 	buf []byte
 }
+
+// maxLine is how much of a line without a newline is buffered before it is
+// logged in pieces.
+const maxLine = 64 << 10
 
 func (w *lineLogger) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -131,9 +139,16 @@ func (w *lineLogger) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	// A plugin printing without newlines must not grow this without bound.
-	if len(w.buf) > 64<<10 {
-		w.logger.Log(context.Background(), w.level, string(w.buf), w.attrs...)
-		w.buf = w.buf[:0]
+	// Every secret wholly in the buffer is redacted first; the last bytes,
+	// which may be the start of one still arriving, stay for the next piece.
+	if len(w.buf) > maxLine {
+		s := w.secrets.redact(string(w.buf))
+		keep := 0
+		if len(w.secrets) > 0 {
+			keep = min(len(w.secrets[0])-1, len(s)) // the longest secret comes first
+		}
+		w.logger.Log(context.Background(), w.level, s[:len(s)-keep], w.attrs...)
+		w.buf = append(w.buf[:0], s[len(s)-keep:]...)
 	}
 	return len(p), nil
 }

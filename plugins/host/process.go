@@ -26,10 +26,13 @@ var ErrClosed = errors.New("plugin host is closed")
 // proc is one plugin: at most one live process at a time, restarted after
 // a crash within the restart budget.
 type proc struct {
-	src    source
-	cfg    *Config
-	env    []string // the process environment, from Config.pluginEnv
-	logger *slog.Logger
+	src source
+	cfg *Config
+	env []string // the process environment, from Config.pluginEnv
+	// secrets are redacted from the plugin's output before a long line is
+	// cut into records.
+	secrets redactor
+	logger  *slog.Logger
 
 	mu       sync.Mutex
 	client   *plugin.Client
@@ -58,8 +61,8 @@ func (p *proc) start(ctx context.Context) error {
 		SkipHostEnv:      true, // the host's environment holds other plugins' secrets; see pluginEnv
 		StartTimeout:     p.cfg.StartTimeout,
 		Logger:           newHCLogAdapter(logger),
-		SyncStdout:       &lineLogger{logger: logger, level: slog.LevelInfo, attrs: []any{"stream", "stdout"}},
-		SyncStderr:       &lineLogger{logger: logger, level: slog.LevelWarn, attrs: []any{"stream", "stderr"}},
+		SyncStdout:       &lineLogger{logger: logger, level: slog.LevelInfo, attrs: []any{"stream", "stdout"}, secrets: p.secrets},
+		SyncStderr:       &lineLogger{logger: logger, level: slog.LevelWarn, attrs: []any{"stream", "stderr"}, secrets: p.secrets},
 	}
 	if p.src.sha256 != nil {
 		cc.SecureConfig = &plugin.SecureConfig{Checksum: p.src.sha256, Hash: sha256.New()}

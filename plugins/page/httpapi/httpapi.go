@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/soar-dev/soar/plugins"
 )
@@ -108,7 +109,9 @@ func Do(ctx context.Context, client *http.Client, req Request) ([]byte, int, err
 
 func classify(req Request, resp *http.Response, body []byte) *Error {
 	code := resp.StatusCode
-	said := Redact(snippet(body), req.Secrets)
+	// Redact the whole body before cutting it: a secret straddling the cut
+	// would otherwise leave its start in the message.
+	said := snippet(Redact(string(body), req.Secrets))
 	what := fmt.Sprintf("%s answered HTTP %d", req.Vendor, code)
 	if said != "" {
 		what += ": " + said
@@ -166,10 +169,14 @@ func rateLimitReset(h string, now time.Time) time.Duration {
 }
 
 // snippet is the start of a response body, on one line.
-func snippet(body []byte) string {
-	s := strings.Join(strings.Fields(string(body)), " ")
+func snippet(body string) string {
+	s := strings.Join(strings.Fields(body), " ")
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

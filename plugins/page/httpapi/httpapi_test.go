@@ -59,6 +59,17 @@ func TestClassifyAndRedact(t *testing.T) {
 			t.Errorf("HTTP %d: status %d, err %v; want %s containing %q", tc.status, status, err, tc.kind, tc.want)
 		}
 	}
+	// A secret straddling the 300-byte cut of the quoted body must not
+	// leave its start behind.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(strings.Repeat("y", 290) + " token=s3cr3t-key-that-is-long rest"))
+	}))
+	_, _, err := Do(context.Background(), nil, Request{Vendor: "Acme", Method: http.MethodGet, URL: srv.URL, Secrets: []string{"s3cr3t-key-that-is-long"}})
+	srv.Close()
+	if err == nil || strings.Contains(err.Error(), "s3cr") || !strings.Contains(err.Error(), "token=[re") {
+		t.Errorf("secret across the cut: %v", err)
+	}
 	if got := Redact("key ab in abc", []string{"ab"}); got != "key ab in abc" {
 		t.Errorf("short secrets must not be redacted: %q", got)
 	}
