@@ -154,12 +154,34 @@ func (b *bambooHR) employee(ctx context.Context, user string) (Person, error) {
 	if err != nil {
 		return Person{}, err
 	}
+	// An id or a full e-mail names one person. A bare local part may name
+	// several (alice@corp and alice@subsidiary): guessing one could answer
+	// with the wrong person's leave and silence an alert.
+	var exact, byLocal []map[string]any
 	for _, e := range dir.Employees {
 		email := field(e, "workEmail")
 		local, _, _ := strings.Cut(email, "@")
-		if field(e, "id") != user && !strings.EqualFold(email, user) && !(local != "" && strings.EqualFold(local, user)) {
-			continue
+		switch {
+		case field(e, "id") == user || strings.EqualFold(email, user):
+			exact = append(exact, e)
+		case local != "" && strings.EqualFold(local, user):
+			byLocal = append(byLocal, e)
 		}
+	}
+	matches := exact
+	if len(matches) == 0 {
+		matches = byLocal
+	}
+	if len(matches) > 1 {
+		var who []string
+		for _, e := range matches {
+			who = append(who, field(e, "workEmail")+" (id "+field(e, "id")+")")
+		}
+		return Person{}, plugins.Errorf(plugins.Permanent, "%q matches %d employees in the BambooHR directory: %s; use the full work e-mail or the employee id",
+			user, len(matches), strings.Join(who, ", "))
+	}
+	for _, e := range matches {
+		email := field(e, "workEmail")
 		loc := b.zone(field(e, "location"))
 		phone := field(e, "mobilePhone")
 		if phone == "" {

@@ -23,6 +23,7 @@ type fakeBambooHR struct {
 	whosOut string // JSON answer of time_off/whos_out
 	reqs    string // JSON answer of time_off/requests
 	fail    int    // when set, every request answers this status
+	dir     string // when set, the JSON answer of employees/directory
 	mu      sync.Mutex
 	paths   []string
 }
@@ -57,6 +58,10 @@ func (f *fakeBambooHR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/v1/employees/directory":
 		if len(q) != 0 {
 			f.t.Errorf("directory query %v", q)
+		}
+		if f.dir != "" {
+			fmt.Fprint(w, f.dir)
+			return
 		}
 		// The documented sample shape: fields, then employees keyed by field id.
 		fmt.Fprint(w, `{"fields":[{"id":"displayName","type":"text","name":"Display Name"},{"id":"workEmail","type":"email","name":"Work Email"}],
@@ -199,6 +204,37 @@ func TestBambooHRErrors(t *testing.T) {
 		}
 		if strings.Contains(perr.Message, "k3y") {
 			t.Errorf("error reveals the API key: %s", perr.Message)
+		}
+	}
+}
+
+// Two employees share the local part "alice". Guessing one could answer
+// with the other's leave and silence an alert: a bare "alice" is refused,
+// naming both; the full e-mail or the id still names one.
+func TestBambooHRAmbiguousLocalPart(t *testing.T) {
+	t.Parallel()
+	dir := `{"fields":[],"employees":[
+	  {"id":"123","displayName":"Alice Adams","workEmail":"alice@example.com","location":"Berlin"},
+	  {"id":"200","displayName":"Alice Smith","workEmail":"alice@subsidiary.example","location":"New York"}]}`
+	fake := &fakeBambooHR{t: t, key: "k3y", day: "2026-12-04", whosOut: whosOutSick, reqs: requestsSick, dir: dir}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	s := server(t)
+	sec := map[string]string{SecretBambooHRKey: "k3y"}
+	var got Status
+	perr := invoke(t, s, bambooConfig(srv.URL), sec, "status", `{"user":"alice","at":"2026-12-04T10:00:00Z"}`, &got)
+	if perr == nil || perr.Kind != plugins.Permanent || !strings.Contains(perr.Message, "alice@example.com") || !strings.Contains(perr.Message, "alice@subsidiary.example") {
+		t.Fatalf("bare local part: %+v, %v; want a permanent error naming both", got, perr)
+	}
+	for _, tc := range []struct{ user, id, status string }{
+		{"alice@subsidiary.example", "200", StatusOffDuty}, // 05:00 in New York; the sick leave is Alice Adams's
+		{"ALICE@example.com", "123", StatusSick},
+		{"123", "123", StatusSick},
+		{"200", "200", StatusOffDuty},
+	} {
+		got = Status{}
+		if perr := invoke(t, s, bambooConfig(srv.URL), sec, "status", fmt.Sprintf(`{"user":%q,"at":"2026-12-04T10:00:00Z"}`, tc.user), &got); perr != nil || got.User != tc.id || got.Status != tc.status {
+			t.Errorf("%s: %+v, %v; want user %s, %s", tc.user, got, perr, tc.id, tc.status)
 		}
 	}
 }

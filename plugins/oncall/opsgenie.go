@@ -87,16 +87,21 @@ func (o *opsgenie) responder(p ogParticipant) Responder {
 
 // users collects the users among participants: a team or escalation on call
 // stands for the users it has on call.
-func (o *opsgenie) users(ps []ogParticipant, t *Tier) {
+func (o *opsgenie) users(ps []ogParticipant, out []vendorUser) []vendorUser {
 	for _, p := range ps {
 		if p.Type == "user" {
-			addResponder(t, o.responder(p))
+			// The username is unique in Opsgenie and, unlike a
+			// participant id, the same in every schedule's answer.
+			out = append(out, vendorUser{id: p.Name, email: o.responder(p).Email, r: o.responder(p)})
 		}
-		o.users(p.OnCallParticipants, t)
+		out = o.users(p.OnCallParticipants, out)
 	}
+	return out
 }
 
-func (o *opsgenie) tier(ctx context.Context, level int, schedule string, at time.Time) (Tier, error) {
+// tier is one schedule's on-call users, as a tier whose responders are
+// still to be made unique across tiers.
+func (o *opsgenie) tier(ctx context.Context, level int, schedule string, at time.Time) (Tier, []vendorUser, error) {
 	q := url.Values{
 		"scheduleIdentifierType": {"name"},
 		"flat":                   {"false"},
@@ -104,11 +109,9 @@ func (o *opsgenie) tier(ctx context.Context, level int, schedule string, at time
 	}
 	var resp ogOnCalls
 	if err := o.http.getJSON(ctx, o.base+"/v2/schedules/"+url.PathEscape(schedule)+"/on-calls?"+q.Encode(), &resp); err != nil {
-		return Tier{}, err
+		return Tier{}, nil, err
 	}
-	t := Tier{Level: level, Responders: []Responder{}, Schedules: []string{schedule}}
-	o.users(resp.Data.OnCallParticipants, &t)
-	return t, nil
+	return Tier{Level: level, Responders: []Responder{}, Schedules: []string{schedule}}, o.users(resp.Data.OnCallParticipants, nil), nil
 }
 
 func (o *opsgenie) policy(ctx context.Context, name string, at time.Time) ([]Tier, error) {
@@ -117,21 +120,26 @@ func (o *opsgenie) policy(ctx context.Context, name string, at time.Time) ([]Tie
 		return nil, plugins.Errorf(plugins.Permanent, "opsgenie backend: policy %q is not in plugins.oncall.config.opsgenie.policies", name)
 	}
 	tiers := make([]Tier, 0, len(schedules))
+	users := make([][]vendorUser, 0, len(schedules))
 	for i, s := range schedules {
-		t, err := o.tier(ctx, i+1, s, at)
+		t, us, err := o.tier(ctx, i+1, s, at)
 		if err != nil {
 			return nil, err
 		}
-		tiers = append(tiers, t)
+		tiers, users = append(tiers, t), append(users, us)
+	}
+	for i, rs := range uniqueResponders(users) {
+		tiers[i].Responders = rs
 	}
 	return tiers, nil
 }
 
 func (o *opsgenie) schedule(ctx context.Context, name string, at time.Time) ([]Tier, error) {
-	t, err := o.tier(ctx, 1, name, at)
+	t, users, err := o.tier(ctx, 1, name, at)
 	if err != nil {
 		return nil, err
 	}
+	t.Responders = uniqueResponders([][]vendorUser{users})[0]
 	return []Tier{t}, nil
 }
 

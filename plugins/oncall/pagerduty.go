@@ -190,39 +190,38 @@ func (p *pagerDuty) policy(ctx context.Context, name string, at time.Time) ([]Ti
 	if len(ocs) == 0 {
 		return nil, plugins.Errorf(plugins.Permanent, "PagerDuty has no on-calls for escalation policy %q (id %s); map it in plugins.oncall.config.pagerduty.policies", name, id)
 	}
-	byLevel := map[int]*Tier{}
 	maxLevel := 0
 	for _, oc := range ocs {
-		lvl := max(oc.EscalationLevel, 1)
-		t := byLevel[lvl]
-		if t == nil {
-			t = &Tier{Level: lvl, Responders: []Responder{}, Schedules: []string{}}
-			byLevel[lvl] = t
-		}
-		addResponder(t, p.responder(oc.User))
-		if oc.Schedule != nil && oc.Schedule.ID != "" {
-			addSchedule(t, oc.Schedule.ID)
-		}
-		maxLevel = max(maxLevel, lvl)
+		maxLevel = max(maxLevel, oc.EscalationLevel, 1)
 	}
-	tiers := make([]Tier, 0, maxLevel)
-	for lvl := 1; lvl <= maxLevel; lvl++ {
-		if t := byLevel[lvl]; t != nil {
-			tiers = append(tiers, *t)
-		} else {
-			tiers = append(tiers, Tier{Level: lvl, Responders: []Responder{}, Schedules: []string{}})
+	tiers := make([]Tier, maxLevel)
+	users := make([][]pdRef, maxLevel)
+	for i := range tiers {
+		tiers[i] = Tier{Level: i + 1, Responders: []Responder{}, Schedules: []string{}}
+	}
+	for _, oc := range ocs {
+		i := max(oc.EscalationLevel, 1) - 1
+		users[i] = append(users[i], oc.User)
+		if oc.Schedule != nil && oc.Schedule.ID != "" {
+			addSchedule(&tiers[i], oc.Schedule.ID)
 		}
+	}
+	for i, rs := range p.responders(users) {
+		tiers[i].Responders = rs
 	}
 	return tiers, nil
 }
 
-func addResponder(t *Tier, r Responder) {
-	for _, x := range t.Responders {
-		if x.ID == r.ID {
-			return
+// responders turns each tier's on-call users into responders (see
+// uniqueResponders).
+func (p *pagerDuty) responders(tiers [][]pdRef) [][]Responder {
+	users := make([][]vendorUser, len(tiers))
+	for i, refs := range tiers {
+		for _, u := range refs {
+			users[i] = append(users[i], vendorUser{id: u.ID, email: u.Email, r: p.responder(u)})
 		}
 	}
-	t.Responders = append(t.Responders, r)
+	return uniqueResponders(users)
 }
 
 func addSchedule(t *Tier, s string) {
@@ -243,11 +242,11 @@ func (p *pagerDuty) schedule(ctx context.Context, name string, at time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	t := Tier{Level: 1, Responders: []Responder{}, Schedules: []string{id}}
+	users := make([]pdRef, 0, len(ocs))
 	for _, oc := range ocs {
-		addResponder(&t, p.responder(oc.User))
+		users = append(users, oc.User)
 	}
-	return []Tier{t}, nil
+	return []Tier{{Level: 1, Responders: p.responders([][]pdRef{users})[0], Schedules: []string{id}}}, nil
 }
 
 func (p *pagerDuty) list(ctx context.Context) (Schedules, error) {

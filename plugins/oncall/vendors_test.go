@@ -15,9 +15,10 @@ import (
 // `Authorization: Token token=…`, array filters with [] names, offset
 // pagination with `more`.
 type fakePagerDuty struct {
-	t     *testing.T
-	token string
-	fail  int
+	t       *testing.T
+	token   string
+	fail    int
+	oncalls string // when set, the one-page answer of /oncalls
 }
 
 func (f *fakePagerDuty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +58,10 @@ func (f *fakePagerDuty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if q.Encode() != want.Encode() {
 			f.t.Errorf("oncalls query %s, want %s", q.Encode(), want.Encode())
+		}
+		if f.oncalls != "" {
+			fmt.Fprint(w, f.oncalls)
+			return
 		}
 		// Two pages, to follow `more`.
 		if q.Get("offset") == "0" {
@@ -109,6 +114,44 @@ func TestPagerDuty(t *testing.T) {
 	if len(list.Policies) != 1 || len(list.Policies[0].Tiers) != 2 || list.Policies[0].Tiers[1].Responders[0] != "PEYSGVF" ||
 		len(list.Schedules) != 1 || list.Schedules[0] != (ScheduleInfo{ID: "PI7DH85", Name: "SOC primary"}) {
 		t.Errorf("schedules = %+v", list)
+	}
+}
+
+// Two PagerDuty users share the e-mail local part "alice": both are paged,
+// under ids that tell them apart, and a user on call through two schedules
+// is still one responder.
+func TestPagerDutySameLocalPart(t *testing.T) {
+	t.Parallel()
+	oc := func(id, email, schedule string, level int) string {
+		return fmt.Sprintf(`{"user":{"id":%q,"type":"user","summary":%q,"name":%q,"email":%q,"time_zone":"UTC"},
+		  "schedule":{"id":%q,"type":"schedule_reference"},"escalation_level":%d}`, id, email, email, email, schedule, level)
+	}
+	srv := httptest.NewServer(&fakePagerDuty{t: t, token: "pd-t0ken", oncalls: `{"oncalls":[` +
+		oc("PALICE1", "alice@corp.example", "PS1", 1) + "," + oc("PALICE2", "alice@subsidiary.example", "PS2", 1) + "," +
+		oc("PALICE1", "alice@corp.example", "PS2", 1) + "," + oc("PBOB", "bob@corp.example", "PS3", 2) +
+		`],"limit":100,"offset":0,"more":false}`})
+	defer srv.Close()
+	var got Who
+	if perr := invoke(t, server(t), Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL}},
+		map[string]string{SecretPagerDutyToken: "pd-t0ken"}, "who", `{"policy":"soc-primary","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil {
+		t.Fatal(perr)
+	}
+	if want := "1:alice@corp.example,alice@subsidiary.example|2:bob"; ids(got.Tiers) != want {
+		t.Errorf("tiers = %s, want %s", ids(got.Tiers), want)
+	}
+}
+
+func TestOpsgenieSameLocalPart(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(&fakeOpsgenie{t: t, key: "og-k3y"})
+	defer srv.Close()
+	var got Who
+	if perr := invoke(t, server(t), Config{Backend: "opsgenie", Opsgenie: &OpsgenieConfig{BaseURL: srv.URL}},
+		map[string]string{SecretOpsgenieKey: "og-k3y"}, "who", `{"schedule":"SOC Alices","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil {
+		t.Fatal(perr)
+	}
+	if want := "1:alice@corp.example,alice@subsidiary.example,ben"; ids(got.Tiers) != want {
+		t.Errorf("tiers = %s, want %s", ids(got.Tiers), want)
 	}
 }
 
@@ -193,6 +236,10 @@ func (f *fakeOpsgenie) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"data":{"_parent":{"id":"e1","name":"SOC Secondary","enabled":true},
 			  "onCallParticipants":[{"id":"t9","name":"SOC Leads","type":"team","onCallParticipants":[
 			    {"id":"u1","name":"finn@example.com","type":"user"},{"id":"u2","name":"ben@example.com","type":"user"}]}]},"took":0.1,"requestId":"r4"}`)
+		case "SOC Alices":
+			fmt.Fprint(w, `{"data":{"_parent":{"id":"a1","name":"SOC Alices","enabled":true},
+			  "onCallParticipants":[{"id":"u3","name":"alice@corp.example","type":"user"},{"id":"u4","name":"alice@subsidiary.example","type":"user"},
+			    {"id":"t2","name":"Leads","type":"team","onCallParticipants":[{"id":"u3","name":"alice@corp.example","type":"user"},{"id":"u2","name":"ben@example.com","type":"user"}]}]},"took":0.1,"requestId":"r6"}`)
 		default:
 			f.t.Errorf("unexpected schedule %q", name)
 			w.WriteHeader(http.StatusNotFound)
