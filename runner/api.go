@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -32,15 +33,36 @@ type API struct {
 	TaskQueue string
 	// MaxBody bounds a request body (default 1 MiB).
 	MaxBody int64
-	// MaxInflight bounds alerts being started at once; beyond it the API
-	// answers 429 with Retry-After rather than queueing without bound.
+	// MaxAlerts bounds the alerts in one request (default 1,000, at most
+	// MaxInflight); a bigger batch is refused with 413.
+	MaxAlerts int
+	// MaxInflight bounds the alerts being started at once, over all
+	// requests (default 2,000); beyond it the API answers 429 with
+	// Retry-After rather than queueing without bound.
 	MaxInflight int
-	Logger      *slog.Logger
+	// UpdateWait bounds the wait for a run to count an alert (default
+	// 10s). Past it (no worker polls, or workers are far behind) the alert
+	// is accepted as pending once Temporal confirms its run is persisted.
+	UpdateWait time.Duration
+	Logger     *slog.Logger
 	// Ready reports whether the process can take alerts (worker started).
 	Ready func() error
 
-	slots chan struct{}
+	mu       sync.Mutex
+	inflight int
 }
+
+// APILimits are the HTTP API's bounds (see API for each).
+type APILimits struct {
+	MaxBody     int64
+	MaxAlerts   int
+	MaxInflight int
+	UpdateWait  time.Duration
+}
+
+// confirmWait bounds the check that a run is persisted after UpdateWait
+// has passed.
+const confirmWait = 2 * time.Second
 
 // Handler returns the API's routes.
 func (a *API) Handler() http.Handler {
@@ -48,7 +70,15 @@ func (a *API) Handler() http.Handler {
 		a.MaxBody = 1 << 20
 	}
 	if a.MaxInflight <= 0 {
-		a.MaxInflight = 256
+		a.MaxInflight = 2000
+	}
+	if a.MaxAlerts <= 0 {
+		a.MaxAlerts = 1000
+	}
+	// A request bigger than the in-flight limit could never be taken.
+	a.MaxAlerts = min(a.MaxAlerts, a.MaxInflight)
+	if a.UpdateWait <= 0 {
+		a.UpdateWait = 10 * time.Second
 	}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
@@ -56,7 +86,6 @@ func (a *API) Handler() http.Handler {
 	if a.TaskQueue == "" {
 		a.TaskQueue = workflows.TaskQueue
 	}
-	a.slots = make(chan struct{}, a.MaxInflight)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/alerts", a.postAlerts)
 	mux.HandleFunc("GET /api/runs/{id...}", a.getRun)
@@ -67,6 +96,23 @@ func (a *API) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	return mux
+}
+
+// reserve takes n in-flight alert slots, or none when they are not all free.
+func (a *API) reserve(n int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inflight+n > a.MaxInflight {
+		return false
+	}
+	a.inflight += n
+	return true
+}
+
+func (a *API) release(n int) {
+	a.mu.Lock()
+	a.inflight -= n
+	a.mu.Unlock()
 }
 
 // apiError is an error answer: {"error": "...", "details": [...]}.
@@ -113,6 +159,17 @@ type AlertResult struct {
 	Unmatched bool `json:"unmatched,omitempty"`
 }
 
+// pending reports whether a run of the alert was accepted without being
+// counted yet.
+func (r AlertResult) pending() bool {
+	for _, run := range r.Runs {
+		if run.Pending {
+			return true
+		}
+	}
+	return false
+}
+
 // RunResult is one run an alert started or attached to.
 type RunResult struct {
 	Playbook   string `json:"playbook"`
@@ -121,6 +178,9 @@ type RunResult struct {
 	Attached   bool   `json:"attached"`  // the alert joined an open run with the same dedup key
 	Duplicate  bool   `json:"duplicate"` // this very alert was already handled
 	Alerts     int    `json:"alerts"`    // alerts the run holds now
+	// Pending is true when the run is persisted but no worker counted the
+	// alert within the API's update wait; Alerts is then unknown (0).
+	Pending bool `json:"pending,omitempty"`
 	// Error is why Temporal rejected this run (the alert's status is then
 	// AlertRejected).
 	Error string `json:"error,omitempty"`
@@ -140,14 +200,18 @@ func (a *API) postAlerts(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, err)
 		return
 	}
-	select {
-	case a.slots <- struct{}{}:
-		defer func() { <-a.slots }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many alerts in flight; retry after 1s"})
+	if len(alerts) > a.MaxAlerts {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{
+			Error: fmt.Sprintf("%d alerts in one request; send at most %d per request", len(alerts), a.MaxAlerts)})
 		return
 	}
+	if !a.reserve(len(alerts)) {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, apiError{
+			Error: fmt.Sprintf("too many alerts in flight (limit %d); retry after 1s", a.MaxInflight)})
+		return
+	}
+	defer a.release(len(alerts))
 	results := make([]AlertResult, len(alerts))
 	for i, alert := range alerts {
 		results[i] = AlertResult{ID: AlertID(alert), Type: alert["type"].(string), Status: AlertRetry, Matched: []string{}, Runs: []RunResult{}}
@@ -155,6 +219,18 @@ func (a *API) postAlerts(w http.ResponseWriter, r *http.Request) {
 	for i, alert := range alerts {
 		res, err := a.accept(r.Context(), alert)
 		results[i] = res
+		if err == nil && res.pending() && i < len(alerts)-1 {
+			// No worker counted the alert in time: the ones after it would
+			// each wait as long, holding the request and its slots.
+			// Answer now; the client resends the rest.
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, alertsAnswer{
+				Error:   fmt.Sprintf("alert %s: no worker took it within %s; it is accepted and pending, the alerts after it were not tried", res.ID, a.UpdateWait),
+				Details: []string{fmt.Sprintf("%d of %d alert(s) were handled; resend the ones with status %q", i+1, len(alerts), AlertRetry)},
+				Alerts:  results,
+			})
+			return
+		}
 		if err == nil {
 			continue
 		}
@@ -331,7 +407,8 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 			StaticDetails:            fmt.Sprintf("playbook **%s** v%d (`%s`)", m.Playbook.Name, m.Playbook.Version, m.Playbook.Hash[:12]),
 			TypedSearchAttributes:    startAttributes(alert, m),
 		}, workflows.WorkflowType, in)
-		h, err := a.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		uctx, cancel := context.WithTimeout(ctx, a.UpdateWait)
+		h, err := a.Client.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions: client.UpdateWorkflowOptions{
 				UpdateID:     shortID(id), // the same alert never counts twice
@@ -341,7 +418,15 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 			},
 		})
 		if err == nil {
-			err = h.Get(ctx, &out.Alerts)
+			err = h.Get(uctx, &out.Alerts)
+		}
+		// The SDK's own deadline may fire just before uctx's.
+		var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		waited := err != nil && ctx.Err() == nil &&
+			(uctx.Err() != nil || errors.As(err, &timeout) || errors.Is(err, context.DeadlineExceeded))
+		cancel()
+		if waited {
+			return a.confirmStart(ctx, op, out)
 		}
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {
@@ -364,6 +449,35 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 			return out, err
 		}
 	}
+}
+
+// confirmStart answers an alert whose update outlived UpdateWait: accepted
+// and pending when the run is persisted, a passing error otherwise. The
+// start operation knows the run once Temporal has answered the start;
+// Temporal holds that answer back while the update waits for a worker, so
+// an open run under the workflow ID confirms it too.
+func (a *API) confirmStart(ctx context.Context, op client.WithStartWorkflowOperation, out RunResult) (RunResult, error) {
+	out.Pending = true
+	// The start's answer, when Temporal gave it, is there already.
+	gctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	run, err := op.Get(gctx)
+	cancel()
+	if err == nil {
+		out.RunID = run.GetRunID()
+		return out, nil
+	}
+	ctx, cancel = context.WithTimeout(ctx, confirmWait)
+	defer cancel()
+	desc, derr := a.Client.DescribeWorkflowExecution(ctx, out.WorkflowID, "")
+	if derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		out.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		return out, nil
+	}
+	if derr == nil {
+		derr = errors.New("no open run")
+	}
+	return RunResult{}, fmt.Errorf("no worker counted the alert within %s and its run is not confirmed (%v): %w",
+		a.UpdateWait, derr, context.DeadlineExceeded)
 }
 
 func isFinishing(err error) bool {
@@ -404,7 +518,10 @@ type RunStatus struct {
 }
 
 func (a *API) getRun(w http.ResponseWriter, r *http.Request) {
-	st, err := RunState(r.Context(), a.Client, r.PathValue("id"))
+	// A query needs a worker: without one it would wait for ever.
+	ctx, cancel := context.WithTimeout(r.Context(), a.UpdateWait)
+	defer cancel()
+	st, err := RunState(ctx, a.Client, r.PathValue("id"))
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -460,7 +577,9 @@ func (a *API) signal(name string) http.HandlerFunc {
 				return
 			}
 		}
-		if err := a.Client.SignalWorkflow(r.Context(), r.PathValue("id"), "", name, payload); err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), a.UpdateWait)
+		defer cancel()
+		if err := a.Client.SignalWorkflow(ctx, r.PathValue("id"), "", name, payload); err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
 				writeJSON(w, http.StatusNotFound, apiError{Error: "no open run with workflow id " + r.PathValue("id")})

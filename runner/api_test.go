@@ -10,9 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/soar-dev/soar/playbooks"
@@ -43,17 +48,59 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 	}
 }
 
-// When every start slot is busy the API says so at once, with Retry-After,
-// instead of queueing without bound.
+// The in-flight limit counts alerts, not requests: when the alerts of a
+// request do not fit, the API says so at once, with Retry-After, instead
+// of queueing without bound. A request bigger than any batch may be is
+// refused outright.
 func TestAPIAnswers429WhenSaturated(t *testing.T) {
 	t.Parallel()
-	api := &API{Library: &Library{}, MaxInflight: 1}
+	api := &API{Library: &Library{}, MaxInflight: 3, MaxAlerts: 2, Logger: slog.New(slog.DiscardHandler)}
 	h := api.Handler()
-	api.slots <- struct{}{}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/alerts", strings.NewReader(`{"type":"a"}`)))
+	api.inflight = 2
+	rec, _ := postJSON(t, h, "/api/alerts", `[{"type":"a"},{"type":"a"}]`)
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	if rec, _ := postJSON(t, h, "/api/alerts", `{"type":"a"}`); rec.Code != http.StatusAccepted {
+		t.Fatalf("one alert fits: %d %s", rec.Code, rec.Body)
+	}
+	rec, _ = postJSON(t, h, "/api/alerts", `[{"type":"a"},{"type":"a"},{"type":"a"}]`)
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "at most 2 per request") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if api.inflight != 2 {
+		t.Fatalf("%d slots held after the requests, want 2", api.inflight)
+	}
+}
+
+// With no worker to count an alert, the API neither hangs nor fails the
+// alert: past UpdateWait it confirms the run is persisted and answers
+// pending; the alerts after it are left for the client to resend.
+func TestAPIUpdateWaitIsBounded(t *testing.T) {
+	t.Parallel()
+	fake := &fakeTemporal{uws: func(ctx context.Context, _ client.StartWorkflowOptions, _ client.UpdateWorkflowOptions) (int, error) {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}}
+	fake.describe = func(id string) (enumspb.WorkflowExecutionStatus, error) {
+		if strings.HasSuffix(id, "/gone") {
+			return 0, serviceerror.NewNotFound("no such workflow")
+		}
+		return enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	}
+	h := (&API{Client: fake, Library: testLibrary(t), UpdateWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Handler()
+
+	rec, out := postJSON(t, h, "/api/alerts", `{"type":"test.slow","user":"ann"}`)
+	if rec.Code != http.StatusAccepted || out.Alerts[0].Status != AlertAccepted || !out.Alerts[0].Runs[0].Pending || out.Alerts[0].Runs[0].RunID == "" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	rec, out = postJSON(t, h, "/api/alerts", `[{"type":"test.slow","user":"ann"},{"type":"test.slow","user":"bob"}]`)
+	if rec.Code != http.StatusServiceUnavailable || out.Alerts[0].Status != AlertAccepted || out.Alerts[1].Status != AlertRetry {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	rec, out = postJSON(t, h, "/api/alerts", `{"type":"test.slow","user":"gone"}`)
+	if rec.Code != http.StatusServiceUnavailable || out.Alerts[0].Status != AlertRetry || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("unconfirmed start: %d %s", rec.Code, rec.Body)
 	}
 }
 
@@ -73,7 +120,17 @@ func TestAlertIDIsStable(t *testing.T) {
 // uws decides each call's outcome from the start options.
 type fakeTemporal struct {
 	client.Client
-	uws func(ctx context.Context, start client.StartWorkflowOptions, upd client.UpdateWorkflowOptions) (int, error)
+	uws      func(ctx context.Context, start client.StartWorkflowOptions, upd client.UpdateWorkflowOptions) (int, error)
+	describe func(id string) (enumspb.WorkflowExecutionStatus, error)
+}
+
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	st, err := f.describe(id)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id}, Status: st}}, nil
 }
 
 type fakeStart struct {

@@ -27,6 +27,8 @@ type Config struct {
 	// APIAddr is where the HTTP API listens, e.g. 127.0.0.1:8080 (port 0
 	// picks a free one); empty runs no API.
 	APIAddr string
+	// API tunes the HTTP API; zero values take the API's defaults.
+	API APILimits
 	// Worker runs a worker on TaskQueue.
 	Worker    bool
 	TaskQueue string
@@ -95,8 +97,10 @@ func Start(ctx context.Context, c client.Client, cfg Config) (_ *Process, err er
 		}
 	}
 	if cfg.APIAddr != "" {
-		api := &API{Client: c, Library: p.Library, TaskQueue: cfg.TaskQueue, Logger: cfg.Logger}
-		if p.APIAddr, p.http, err = serveHTTP(cfg.APIAddr, api.Handler(), cfg.Logger); err != nil {
+		api := &API{Client: c, Library: p.Library, TaskQueue: cfg.TaskQueue, Logger: cfg.Logger,
+			MaxBody: cfg.API.MaxBody, MaxAlerts: cfg.API.MaxAlerts, MaxInflight: cfg.API.MaxInflight, UpdateWait: cfg.API.UpdateWait}
+		h := api.Handler()
+		if p.APIAddr, p.http, err = serveHTTP(cfg.APIAddr, h, api.UpdateWait, cfg.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -178,13 +182,21 @@ func (d *Dev) Stop() {
 }
 
 // serveHTTP listens first, so a busy port is an error now rather than a
-// log line later.
-func serveHTTP(addr string, h http.Handler, logger *slog.Logger) (string, *http.Server, error) {
+// log line later. Every phase of a connection has a deadline, so a slow or
+// stalled client cannot hold a connection for ever; the write deadline
+// leaves room for a request that waits updateWait on Temporal.
+func serveHTTP(addr string, h http.Handler, updateWait time.Duration, logger *slog.Logger) (string, *http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("HTTP API on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      max(2*time.Minute, 2*updateWait+time.Minute),
+		IdleTimeout:       2 * time.Minute,
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("HTTP API stopped", "err", err)

@@ -306,3 +306,34 @@ func TestLongAlertIDsStart(t *testing.T) {
 		t.Fatalf("resent alert: %+v, want the same run counted once (%+v)", r, res[1].Runs[0])
 	}
 }
+
+// With no worker polling, an alert is answered within the update wait:
+// accepted and pending, its run persisted and found by its workflow ID.
+func TestAlertIsPendingWithoutWorker(t *testing.T) {
+	d := startDev(t, "")
+	defer d.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := runner.Start(ctx, d.Client, runner.Config{
+		Playbooks: []string{"testdata/playbooks"}, APIAddr: "127.0.0.1:0", TaskQueue: "nobody-polls",
+		API:     runner.APILimits{UpdateWait: time.Second},
+		Plugins: host.Config{Builtins: builtin.Names(), Executable: soarBin}, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	start := time.Now()
+	res := post(t, &runner.Dev{Process: p}, `{"id": "p1", "type": "test.slow", "user": "fred"}`)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("answered after %s", el)
+	}
+	run := res[0].Runs[0]
+	if res[0].Status != runner.AlertAccepted || !run.Pending || run.RunID == "" {
+		t.Fatalf("%+v", res[0])
+	}
+	desc, err := d.Client.DescribeWorkflowExecution(ctx, run.WorkflowID, run.RunID)
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("run not persisted: %v %v", desc, err)
+	}
+}
