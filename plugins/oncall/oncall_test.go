@@ -434,3 +434,37 @@ func TestTurnFarAhead(t *testing.T) {
 		}
 	}
 }
+
+// A date-only until includes that whole day in the schedule's zone, as in
+// the hr directory; a date-only from starts at its local midnight.
+func TestOverrideDateOnlyUntilIncludesTheDay(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	path := writeFile(t, t.TempDir(), "oncall.yaml", `responders: [{id: a}, {id: b}, {id: c}]
+schedules:
+  - id: s
+    timezone: Europe/Berlin
+    layers:
+      - {start: 2026-01-05T09:00, rotation: daily, users: [a]}
+    overrides:
+      - {user: b, from: 2026-12-24, until: 2026-12-26}
+      - {user: c, from: 2026-12-31, until: 2026-12-31}
+`)
+	for at, want := range map[string]string{
+		"2026-12-23T22:59:59Z": "1:a", // 23:59:59 on the 23rd in Berlin
+		"2026-12-23T23:00:00Z": "1:b", // midnight starting the 24th
+		"2026-12-26T11:00:00Z": "1:b",
+		"2026-12-26T22:59:59Z": "1:b", // the last second of the 26th
+		"2026-12-26T23:00:00Z": "1:a", // midnight after it
+		"2026-12-31T12:00:00Z": "1:c", // from and until the same day: that day
+		"2026-12-31T23:00:00Z": "1:a",
+	} {
+		var got Who
+		if perr := invoke(t, s, Config{File: path}, nil, "who", fmt.Sprintf(`{"schedule":"s","at":%q}`, at), &got); perr != nil {
+			t.Fatalf("%s: %v", at, perr)
+		}
+		if ids(got.Tiers) != want {
+			t.Errorf("at %s: %s, want %s", at, ids(got.Tiers), want)
+		}
+	}
+}

@@ -263,10 +263,10 @@ func (r *roster) parseSchedule(n *yaml.Node) (*schedule, error) {
 		if o.user, err = r.responderRef(&fo.User); err != nil {
 			return nil, err
 		}
-		if o.from, err = parseInstant(&fo.From, s.loc); err != nil {
+		if o.from, err = parseInstant(&fo.From, s.loc, false); err != nil {
 			return nil, err
 		}
-		if o.until, err = parseInstant(&fo.Until, s.loc); err != nil {
+		if o.until, err = parseInstant(&fo.Until, s.loc, true); err != nil {
 			return nil, err
 		}
 		if !o.until.After(o.from) {
@@ -292,11 +292,11 @@ func (r *roster) parseLayer(n *yaml.Node, loc *time.Location) (layer, error) {
 	if fl.Start.Kind == 0 || fl.Rotation.Kind == 0 || len(fl.Users) == 0 {
 		return l, datafile.ErrorAt(n, "a layer needs start (first handoff), rotation and users")
 	}
-	if l.start, err = parseInstant(&fl.Start, l.loc); err != nil {
+	if l.start, err = parseInstant(&fl.Start, l.loc, false); err != nil {
 		return l, err
 	}
 	if fl.End.Kind != 0 {
-		if l.end, err = parseInstant(&fl.End, l.loc); err != nil {
+		if l.end, err = parseInstant(&fl.End, l.loc, false); err != nil {
 			return l, err
 		}
 		if !l.end.After(l.start) {
@@ -431,14 +431,22 @@ func (r *roster) parsePolicy(n *yaml.Node) (*policy, error) {
 
 const dateLayout = "2006-01-02"
 
-// parseInstant reads a date (local midnight), a local date-time or an
-// RFC 3339 instant.
-func parseInstant(n *yaml.Node, loc *time.Location) (time.Time, error) {
+// parseInstant reads a date, a local date-time or an RFC 3339 instant. A
+// date is local midnight, except as the until of a period (untilDay), where
+// it includes that whole local day, as the hr directory's dates do: until
+// 2026-12-27 ends at midnight after the 27th.
+func parseInstant(n *yaml.Node, loc *time.Location, untilDay bool) (time.Time, error) {
 	s := strings.TrimSpace(n.Value)
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", dateLayout} {
+	if d, err := time.ParseInLocation(dateLayout, s, loc); err == nil {
+		if untilDay {
+			return time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc), nil
+		}
+		return d, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}
