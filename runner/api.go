@@ -178,6 +178,9 @@ type RunResult struct {
 	Attached   bool   `json:"attached"`  // the alert joined an open run with the same dedup key
 	Duplicate  bool   `json:"duplicate"` // this very alert was already handled
 	Alerts     int    `json:"alerts"`    // alerts the run holds now
+	// Counted is false when the run joined the alert but no longer counts
+	// alerts (it holds as many as it may); Alerts is then unknown (0).
+	Counted bool `json:"counted"`
 	// Pending is true when the run is persisted but no worker counted the
 	// alert within the API's update wait; Alerts is then unknown (0).
 	Pending bool `json:"pending,omitempty"`
@@ -411,9 +414,12 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 		h, err := a.Client.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions: client.UpdateWorkflowOptions{
-				UpdateID:     shortID(id), // the same alert never counts twice
-				UpdateName:   workflows.AlertUpdate,
-				Args:         []any{in},
+				UpdateID:   shortID(id), // the same alert never counts twice
+				UpdateName: workflows.AlertUpdate,
+				// The run needs only the id to count the alert; the alert
+				// itself travels in the start, so history does not grow by
+				// the playbook source for every attached alert.
+				Args:         []any{workflows.RunInput{AlertID: id}},
 				WaitForStage: client.WorkflowUpdateStageCompleted,
 			},
 		})
@@ -435,7 +441,16 @@ func (a *API) start(ctx context.Context, m Match, alert map[string]any, id strin
 			if rerr != nil {
 				return out, rerr
 			}
-			out.RunID, out.Attached = run.GetRunID(), out.Alerts > 1
+			out.RunID, out.Attached, out.Counted = run.GetRunID(), out.Alerts > 1, true
+			return out, nil
+		case isLimitReached(err):
+			// The run holds as many alerts as it counts; this one joined
+			// it (the run handles the incident) without being counted.
+			run, rerr := op.Get(ctx)
+			if rerr != nil {
+				return out, rerr
+			}
+			out.RunID, out.Attached = run.GetRunID(), true
 			return out, nil
 		case errors.As(err, &already):
 			// A per-alert run for this alert exists and has finished.
@@ -478,6 +493,13 @@ func (a *API) confirmStart(ctx context.Context, op client.WithStartWorkflowOpera
 	}
 	return RunResult{}, fmt.Errorf("no worker counted the alert within %s and its run is not confirmed (%v): %w",
 		a.UpdateWait, derr, context.DeadlineExceeded)
+}
+
+// isLimitReached reports whether the run refused to count another alert
+// because it holds as many as it may.
+func isLimitReached(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && strings.Contains(ae.Error(), "alert limit reached")
 }
 
 func isFinishing(err error) bool {

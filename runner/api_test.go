@@ -3,10 +3,12 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -19,8 +21,10 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/soar-dev/soar/playbooks"
+	"github.com/soar-dev/soar/workflows"
 )
 
 // Requests the API refuses never reach Temporal, so these run without it.
@@ -171,10 +175,14 @@ func (f *fakeTemporal) NewWithStartWorkflowOperation(opts client.StartWorkflowOp
 func (f *fakeTemporal) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	op := o.StartWorkflowOperation.(*fakeStart)
 	n, err := f.uws(ctx, op.opts, o.UpdateOptions)
+	var app *temporal.ApplicationError
+	if err == nil || errors.As(err, &app) {
+		// The start went through; the update failed or did not.
+		op.run = fakeRun{id: op.opts.ID}
+	}
 	if err != nil {
 		return nil, err
 	}
-	op.run = fakeRun{id: op.opts.ID}
 	return fakeUpdate{alerts: n}, nil
 }
 
@@ -261,5 +269,32 @@ func TestShortIDIsStableAndBounded(t *testing.T) {
 	}
 	if shortID("soar/pb/alice") != "soar/pb/alice" {
 		t.Fatal("short ids are kept as they are")
+	}
+}
+
+// An attached alert sends the run only its id, and a run that counts no
+// more alerts still takes it: attached, not counted, not an error.
+func TestAPIAttachesPastTheAlertLimit(t *testing.T) {
+	t.Parallel()
+	var args []any
+	fake := &fakeTemporal{uws: func(_ context.Context, start client.StartWorkflowOptions, upd client.UpdateWorkflowOptions) (int, error) {
+		args = upd.Args
+		if strings.HasSuffix(start.ID, "/full") {
+			return 0, temporal.NewApplicationError("alert limit reached: the run holds 1000 alerts", "")
+		}
+		return 2, nil
+	}}
+	h := (&API{Client: fake, Library: testLibrary(t), Logger: slog.New(slog.DiscardHandler)}).Handler()
+	rec, out := postJSON(t, h, "/api/alerts", `{"id":"a1","type":"test.slow","user":"ann","note":"`+strings.Repeat("x", 500)+`"}`)
+	if rec.Code != http.StatusAccepted || !out.Alerts[0].Runs[0].Attached || !out.Alerts[0].Runs[0].Counted {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if len(args) != 1 || !reflect.DeepEqual(args[0], workflows.RunInput{AlertID: "a1"}) {
+		t.Fatalf("update args %+v, want only the alert id", args)
+	}
+	rec, out = postJSON(t, h, "/api/alerts", `{"id":"a2","type":"test.slow","user":"full"}`)
+	run := out.Alerts[0].Runs[0]
+	if rec.Code != http.StatusAccepted || out.Alerts[0].Status != AlertAccepted || !run.Attached || run.Counted || run.RunID == "" || run.Error != "" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
