@@ -102,9 +102,7 @@ func (h *Host) Manifest(name string) (Manifest, bool) {
 	if !ok {
 		return Manifest{}, false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.manifest, true
+	return p.currentManifest(), true
 }
 
 // Manifests returns every plugin's manifest, sorted by name.

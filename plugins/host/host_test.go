@@ -543,3 +543,41 @@ func TestTestBinaryIsNotTakenForSoar(t *testing.T) {
 		t.Fatalf("err = %v, want refusal to re-exec the test binary", err)
 	}
 }
+
+// A restart waiting out its backoff (or starting the process) must not
+// hold up Manifest, which every Invoke reads first, or Status.
+func TestManifestAndStatusAnswerDuringRestart(t *testing.T) {
+	t.Parallel()
+	const backoff = 2 * time.Second
+	h := newHost(t, host.Config{Restart: host.RestartPolicy{Backoff: backoff, MaxBackoff: backoff}})
+	for i := range 2 { // the first restart is immediate, the second waits
+		if err := syscall.Kill(echoPID(t, h), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return h.Status()[0].State == "exited" })
+		if i == 1 {
+			break
+		}
+	}
+	restarted := make(chan error, 1)
+	go func() {
+		_, err := call(t, h, "echo", `{"text":"after"}`)
+		restarted <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the call is now waiting out the backoff
+	start := time.Now()
+	m, ok := h.Manifest("test")
+	st := h.Status()[0]
+	if took := time.Since(start); took > backoff/4 {
+		t.Errorf("Manifest and Status took %s during a restart", took)
+	}
+	if !ok || m.Version != "0.0.1" || st.State == "running" {
+		t.Errorf("during the restart: manifest version %q (%v), status %+v", m.Version, ok, st)
+	}
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Status()[0]; st.State != "running" || st.Restarts != 2 {
+		t.Errorf("after the restart: %+v", st)
+	}
+}

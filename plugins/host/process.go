@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -33,21 +34,33 @@ type proc struct {
 	// cut into records.
 	secrets redactor
 	logger  *slog.Logger
+	// manifest is the current process's manifest, read without p.mu so
+	// that Invoke and catalog look-ups never wait for a restart.
+	manifest atomic.Pointer[Manifest]
 
-	mu       sync.Mutex
-	client   *plugin.Client
-	rpc      pluginpb.PluginClient
-	pid      int
-	manifest Manifest
-	restarts []time.Time // recent restarts, for the budget
-	total    int         // restarts since the host started
-	down     error       // set once the budget is spent
-	closed   bool
+	mu         sync.Mutex
+	client     *plugin.Client
+	rpc        pluginpb.PluginClient
+	pid        int
+	restarting chan struct{} // non-nil while a restart is under way; closed when it ends
+	restarts   []time.Time   // recent restarts, for the budget
+	total      int           // restarts since the host started
+	down       error         // set once the budget is spent
+	closed     bool
 }
 
-// start launches the process and reads its manifest. Callers hold p.mu
-// (or own p exclusively).
+// start launches the first process. The caller owns p exclusively.
 func (p *proc) start(ctx context.Context) error {
+	client, rpc, pid, err := p.launch(ctx)
+	if err != nil {
+		return err
+	}
+	p.client, p.rpc, p.pid = client, rpc, pid
+	return nil
+}
+
+// launch starts a process and reads its manifest, which it publishes.
+func (p *proc) launch(ctx context.Context) (*plugin.Client, pluginpb.PluginClient, int, error) {
 	cmd := exec.Command(p.src.path, p.src.args...)
 	cmd.Env = p.env
 	dieWithParent(cmd)
@@ -72,25 +85,35 @@ func (p *proc) start(ctx context.Context) error {
 	if err != nil {
 		client.Kill()
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return fmt.Errorf("start plugin %s: checksum of %s does not match the configured sha256; refusing to run it", p.src.name, p.src.path)
+			return nil, nil, 0, fmt.Errorf("start plugin %s: checksum of %s does not match the configured sha256; refusing to run it", p.src.name, p.src.path)
 		}
-		return fmt.Errorf("start plugin %s (%s): %w", p.src.name, p.src.path, err)
+		return nil, nil, 0, fmt.Errorf("start plugin %s (%s): %w", p.src.name, p.src.path, err)
 	}
 	m, err := rpc.Describe(ctx, &pluginpb.DescribeRequest{})
 	if err != nil {
 		client.Kill()
-		return fmt.Errorf("describe plugin %s: %w", p.src.name, err)
+		return nil, nil, 0, fmt.Errorf("describe plugin %s: %w", p.src.name, err)
 	}
 	if m.GetName() != p.src.name {
 		client.Kill()
-		return fmt.Errorf("plugin %s (%s) calls itself %q in its manifest", p.src.name, p.src.path, m.GetName())
+		return nil, nil, 0, fmt.Errorf("plugin %s (%s) calls itself %q in its manifest", p.src.name, p.src.path, m.GetName())
 	}
-	p.client, p.rpc, p.manifest = client, rpc, manifestFromProto(m)
+	manifest := manifestFromProto(m)
+	p.manifest.Store(&manifest)
+	pid := 0
 	if rc := client.ReattachConfig(); rc != nil {
-		p.pid = rc.Pid
+		pid = rc.Pid
 	}
-	p.logger.Debug("plugin started", "pid", p.pid, "path", p.src.path)
-	return nil
+	p.logger.Debug("plugin started", "pid", pid, "path", p.src.path)
+	return client, rpc, pid, nil
+}
+
+// currentManifest is the manifest of the latest process.
+func (p *proc) currentManifest() Manifest {
+	if m := p.manifest.Load(); m != nil {
+		return *m
+	}
+	return Manifest{}
 }
 
 // pluginEnvAllowed are the variables of the host's environment a plugin
@@ -152,25 +175,57 @@ func connect(client *plugin.Client) (pluginpb.PluginClient, error) {
 }
 
 // conn returns a live connection and the client owning it, restarting a
-// crashed process first.
+// crashed process first. p.mu is never held while a restart waits out its
+// backoff or starts the process, so Status answers meanwhile; callers that
+// arrive during a restart wait for it, or for their ctx.
 func (p *proc) conn(ctx context.Context) (pluginpb.PluginClient, *plugin.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.closed:
-		return nil, nil, ErrClosed
-	case p.down != nil:
-		return nil, nil, p.down
-	case p.client != nil && !p.client.Exited():
-		return p.rpc, p.client, nil
+	for {
+		p.mu.Lock()
+		switch {
+		case p.closed:
+			p.mu.Unlock()
+			return nil, nil, ErrClosed
+		case p.down != nil:
+			p.mu.Unlock()
+			return nil, nil, p.down
+		case p.client != nil && !p.client.Exited():
+			rpc, client := p.rpc, p.client
+			p.mu.Unlock()
+			return rpc, client, nil
+		case p.restarting != nil:
+			wait := p.restarting
+			p.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, nil, fmt.Errorf("restart plugin %s: %w", p.src.name, ctx.Err())
+			}
+		}
+		delay, err := p.planRestartLocked()
+		if err != nil {
+			p.mu.Unlock()
+			return nil, nil, err
+		}
+		done := make(chan struct{})
+		p.restarting = done
+		p.mu.Unlock()
+		err = p.restart(ctx, delay)
+		p.mu.Lock()
+		p.restarting = nil
+		close(done)
+		rpc, client := p.rpc, p.client
+		p.mu.Unlock()
+		if err != nil {
+			return nil, nil, err
+		}
+		return rpc, client, nil
 	}
-	if err := p.restartLocked(ctx); err != nil {
-		return nil, nil, err
-	}
-	return p.rpc, p.client, nil
 }
 
-func (p *proc) restartLocked(ctx context.Context) error {
+// planRestartLocked checks the restart budget and returns the backoff
+// before the next restart.
+func (p *proc) planRestartLocked() (time.Duration, error) {
 	now := time.Now()
 	recent := p.restarts[:0]
 	for _, t := range p.restarts {
@@ -184,10 +239,16 @@ func (p *proc) restartLocked(ctx context.Context) error {
 			"plugin %s is down: it stopped %d times within %s; fix it and restart soar",
 			p.src.name, len(recent)+1, p.cfg.Restart.Window)}
 		p.logger.Error("plugin marked down", "restarts", len(recent))
-		return p.down
+		return 0, p.down
 	}
-	if d := p.cfg.Restart.delay(len(recent)); d > 0 {
-		t := time.NewTimer(d)
+	return p.cfg.Restart.delay(len(recent)), nil
+}
+
+// restart waits out delay and starts a new process, without p.mu; the
+// caller has marked the restart under way.
+func (p *proc) restart(ctx context.Context, delay time.Duration) error {
+	if delay > 0 {
+		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -195,16 +256,28 @@ func (p *proc) restartLocked(ctx context.Context) error {
 			return fmt.Errorf("restart plugin %s: %w", p.src.name, ctx.Err())
 		}
 	}
-	if p.client != nil {
-		p.client.Kill() // reaps and cleans up the dead process's state
-	}
-	p.restarts = append(p.restarts, now)
+	p.mu.Lock()
+	old, oldPID := p.client, p.pid
+	p.restarts = append(p.restarts, time.Now())
 	p.total++
-	p.logger.Warn("plugin process exited; restarting", "old_pid", p.pid, "restart", len(p.restarts))
-	if err := p.start(ctx); err != nil {
+	n := len(p.restarts)
+	p.mu.Unlock()
+	if old != nil {
+		old.Kill() // reaps and cleans up the dead process's state
+	}
+	p.logger.Warn("plugin process exited; restarting", "old_pid", oldPID, "restart", n)
+	client, rpc, pid, err := p.launch(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err != nil:
 		p.client, p.rpc = nil, nil
 		return &plugins.Error{Kind: plugins.Retryable, Message: err.Error()}
+	case p.closed: // Close came while the process started
+		client.Kill()
+		return ErrClosed
 	}
+	p.client, p.rpc, p.pid = client, rpc, pid
 	return nil
 }
 
@@ -238,7 +311,7 @@ func (p *proc) close() {
 func (p *proc) status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Status{Name: p.src.name, Kind: p.src.kind, Path: p.src.path, Version: p.manifest.Version, Restarts: p.total}
+	s := Status{Name: p.src.name, Kind: p.src.kind, Path: p.src.path, Version: p.currentManifest().Version, Restarts: p.total}
 	switch {
 	case p.down != nil:
 		s.State, s.Error = "down", p.down.Error()
