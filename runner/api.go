@@ -585,33 +585,103 @@ func RunState(ctx context.Context, c client.Client, id string) (*RunStatus, erro
 	return st, nil
 }
 
-// signal forwards an acknowledgement or a wait_for input to a run.
+// signal forwards an acknowledgement or a wait_for input to a run: the
+// latest run of the workflow ID, or the run the body's run_id names, so an
+// answer meant for an earlier incident never reaches a newer run.
 func (a *API) signal(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var payload map[string]any
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.MaxBody)).Decode(&payload); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: "malformed JSON: " + err.Error()})
+		var body map[string]json.RawMessage
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.MaxBody)).Decode(&body); err != nil || body == nil {
+			msg := "body must be a JSON object"
+			if err != nil {
+				msg = "malformed JSON: " + err.Error()
+			}
+			writeJSON(w, http.StatusBadRequest, apiError{Error: msg})
 			return
 		}
-		if name == workflows.InputSignal {
-			if n, _ := payload["name"].(string); n == "" {
-				writeJSON(w, http.StatusBadRequest, apiError{Error: "name: missing; say which wait_for input this answers"})
-				return
-			}
+		payload, runID, err := signalPayload(name, body)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
 		}
+		id := r.PathValue("id")
 		ctx, cancel := context.WithTimeout(r.Context(), a.UpdateWait)
 		defer cancel()
-		if err := a.Client.SignalWorkflow(ctx, r.PathValue("id"), "", name, payload); err != nil {
+		if err := a.Client.SignalWorkflow(ctx, id, runID, name, payload); err != nil {
 			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				writeJSON(w, http.StatusNotFound, apiError{Error: "no open run with workflow id " + r.PathValue("id")})
-				return
+			var invalid *serviceerror.InvalidArgument
+			switch {
+			case errors.As(err, &nf) && runID != "":
+				writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("run %s of workflow id %s is not open", runID, id)})
+			case errors.As(err, &nf):
+				writeJSON(w, http.StatusNotFound, apiError{Error: "no open run with workflow id " + id})
+			case errors.As(err, &invalid):
+				writeJSON(w, http.StatusBadRequest, apiError{Error: invalid.Error()})
+			default:
+				writeJSON(w, http.StatusBadGateway, apiError{Error: err.Error()})
 			}
-			writeJSON(w, http.StatusBadGateway, apiError{Error: err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
 	}
+}
+
+// signalPayload checks the body of an ack or input request field by field
+// and returns the signal to send and the run it targets ("" for the latest).
+func signalPayload(name string, body map[string]json.RawMessage) (any, string, error) {
+	str := func(field string, required bool) (string, error) {
+		raw, ok := body[field]
+		delete(body, field)
+		var s string
+		if !ok || string(raw) == "null" {
+			if required {
+				return "", fmt.Errorf("%s: missing; it must be a non-empty string", field)
+			}
+			return "", nil
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("%s: must be a string, not %s", field, raw)
+		}
+		if required && strings.TrimSpace(s) == "" {
+			return "", fmt.Errorf("%s: must be a non-empty string", field)
+		}
+		return s, nil
+	}
+	runID, err := str("run_id", false)
+	if err != nil {
+		return nil, "", err
+	}
+	var payload any
+	switch name {
+	case workflows.AckSignal:
+		var ack workflows.Ack
+		if ack.By, err = str("by", true); err != nil {
+			return nil, "", fmt.Errorf("%w (who acknowledges)", err)
+		}
+		if ack.Note, err = str("note", false); err != nil {
+			return nil, "", err
+		}
+		payload = ack
+	case workflows.InputSignal:
+		var in workflows.Input
+		if in.Name, err = str("name", true); err != nil {
+			return nil, "", fmt.Errorf("%w (which wait_for input this answers)", err)
+		}
+		if in.By, err = str("by", false); err != nil {
+			return nil, "", err
+		}
+		if raw, ok := body["value"]; ok {
+			delete(body, "value")
+			if err := json.Unmarshal(raw, &in.Value); err != nil {
+				return nil, "", fmt.Errorf("value: %w", err)
+			}
+		}
+		payload = in
+	}
+	for field := range body {
+		return nil, "", fmt.Errorf("%s: unknown field", field)
+	}
+	return payload, runID, nil
 }
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {

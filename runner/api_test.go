@@ -126,6 +126,21 @@ type fakeTemporal struct {
 	client.Client
 	uws      func(ctx context.Context, start client.StartWorkflowOptions, upd client.UpdateWorkflowOptions) (int, error)
 	describe func(id string) (enumspb.WorkflowExecutionStatus, error)
+	signals  []sentSignal
+}
+
+type sentSignal struct {
+	WorkflowID, RunID, Name string
+	Arg                     any
+}
+
+// SignalWorkflow finds only runs of workflow ID "open" ("run-1" is closed).
+func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, runID, name string, arg any) error {
+	if id != "open" || runID == "run-1" {
+		return serviceerror.NewNotFound("workflow execution not found")
+	}
+	f.signals = append(f.signals, sentSignal{id, runID, name, arg})
+	return nil
 }
 
 func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -296,5 +311,47 @@ func TestAPIAttachesPastTheAlertLimit(t *testing.T) {
 	run := out.Alerts[0].Runs[0]
 	if rec.Code != http.StatusAccepted || out.Alerts[0].Status != AlertAccepted || !run.Attached || run.Counted || run.RunID == "" || run.Error != "" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// Acks and inputs are checked field by field before anything is sent, and
+// a run_id in the body targets that run only.
+func TestAPIChecksAcksAndInputs(t *testing.T) {
+	t.Parallel()
+	fake := &fakeTemporal{}
+	h := (&API{Client: fake, Library: &Library{}, Logger: slog.New(slog.DiscardHandler)}).Handler()
+	tests := []struct {
+		path, body string
+		code       int
+		want       string
+		sent       *sentSignal
+	}{
+		{"/api/ack/open", `{"by":123}`, 400, "by: must be a string", nil},
+		{"/api/ack/open", `{}`, 400, "by: missing", nil},
+		{"/api/ack/open", `{"by":" "}`, 400, "by: must be a non-empty string", nil},
+		{"/api/ack/open", `{"by":"ann","note":5}`, 400, "note: must be a string", nil},
+		{"/api/ack/open", `{"by":"ann","not":"x"}`, 400, "not: unknown field", nil},
+		{"/api/ack/open", `[]`, 400, "malformed JSON", nil},
+		{"/api/ack/open", `{"by":"ann","run_id":7}`, 400, "run_id: must be a string", nil},
+		{"/api/input/open", `{"value":"yes"}`, 400, "name: missing", nil},
+		{"/api/input/open", `{"name":"ok","by":false}`, 400, "by: must be a string", nil},
+		{"/api/ack/open", `{"by":"ann","note":"on it"}`, 202, "sent",
+			&sentSignal{"open", "", workflows.AckSignal, workflows.Ack{By: "ann", Note: "on it"}}},
+		{"/api/ack/open", `{"by":"ann","run_id":"run-2"}`, 202, "sent",
+			&sentSignal{"open", "run-2", workflows.AckSignal, workflows.Ack{By: "ann"}}},
+		{"/api/ack/open", `{"by":"ann","run_id":"run-1"}`, 404, "run run-1 of workflow id open is not open", nil},
+		{"/api/ack/closed", `{"by":"ann"}`, 404, "no open run", nil},
+		{"/api/input/open", `{"name":"ok","value":{"a":1},"by":"fay"}`, 202, "sent",
+			&sentSignal{"open", "", workflows.InputSignal, workflows.Input{Name: "ok", Value: map[string]any{"a": 1.0}, By: "fay"}}},
+	}
+	for _, tc := range tests {
+		fake.signals = nil
+		rec, _ := postJSON(t, h, tc.path, tc.body)
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s %s: %d %s, want %d containing %q", tc.path, tc.body, rec.Code, rec.Body, tc.code, tc.want)
+		}
+		if tc.sent == nil && len(fake.signals) > 0 || tc.sent != nil && (len(fake.signals) != 1 || !reflect.DeepEqual(fake.signals[0], *tc.sent)) {
+			t.Errorf("%s %s: sent %+v, want %+v", tc.path, tc.body, fake.signals, tc.sent)
+		}
 	}
 }

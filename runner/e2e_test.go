@@ -337,3 +337,33 @@ func TestAlertIsPendingWithoutWorker(t *testing.T) {
 		t.Fatalf("run not persisted: %v %v", desc, err)
 	}
 }
+
+// An ack naming an earlier run of a workflow ID is refused once a newer run
+// is open under it, so it cannot acknowledge the newer incident.
+func TestAckTargetsItsRun(t *testing.T) {
+	d := startDev(t, "")
+	defer d.Stop()
+	first := post(t, d, `{"id": "r1", "type": "test.slow", "user": "gina"}`)[0].Runs[0]
+	verdict(t, d, first.WorkflowID, 20*time.Second)
+	second := post(t, d, `{"id": "r2", "type": "test.slow", "user": "gina"}`)[0].Runs[0]
+	if second.WorkflowID != first.WorkflowID || second.RunID == first.RunID {
+		t.Fatalf("want a new run under %s: %+v", first.WorkflowID, second)
+	}
+	ack := func(body string) int {
+		resp, err := http.Post("http://"+d.APIAddr+"/api/ack/"+url.PathEscape(first.WorkflowID), "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ack(`{"by": "ella", "run_id": "` + first.RunID + `"}`); code != http.StatusNotFound {
+		t.Fatalf("ack for the finished run: %d, want 404", code)
+	}
+	if code := ack(`{"by": "ella", "run_id": "` + second.RunID + `"}`); code != http.StatusAccepted {
+		t.Fatalf("ack for the open run: %d, want 202", code)
+	}
+	if code := ack(`{"by": 7}`); code != http.StatusBadRequest {
+		t.Fatalf("ack without a string by: %d, want 400", code)
+	}
+}
