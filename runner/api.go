@@ -60,6 +60,9 @@ type APILimits struct {
 	UpdateWait  time.Duration
 }
 
+// DefaultAPILimits are the bounds an API takes for limits left zero.
+var DefaultAPILimits = APILimits{MaxBody: 1 << 20, MaxAlerts: 1000, MaxInflight: 2000, UpdateWait: 10 * time.Second}
+
 // confirmWait bounds the check that a run is persisted after UpdateWait
 // has passed.
 const confirmWait = 2 * time.Second
@@ -67,18 +70,18 @@ const confirmWait = 2 * time.Second
 // Handler returns the API's routes.
 func (a *API) Handler() http.Handler {
 	if a.MaxBody <= 0 {
-		a.MaxBody = 1 << 20
+		a.MaxBody = DefaultAPILimits.MaxBody
 	}
 	if a.MaxInflight <= 0 {
-		a.MaxInflight = 2000
+		a.MaxInflight = DefaultAPILimits.MaxInflight
 	}
 	if a.MaxAlerts <= 0 {
-		a.MaxAlerts = 1000
+		a.MaxAlerts = DefaultAPILimits.MaxAlerts
 	}
 	// A request bigger than the in-flight limit could never be taken.
 	a.MaxAlerts = min(a.MaxAlerts, a.MaxInflight)
 	if a.UpdateWait <= 0 {
-		a.UpdateWait = 10 * time.Second
+		a.UpdateWait = DefaultAPILimits.UpdateWait
 	}
 	if a.Logger == nil {
 		a.Logger = slog.Default()

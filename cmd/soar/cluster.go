@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -52,7 +53,9 @@ type processFlags struct {
 	apiAddr      string
 	alsoWorker   bool
 	maxInflight  int
+	maxAlerts    int
 	maxBodyBytes int64
+	updateWait   time.Duration
 }
 
 func (p *processFlags) register(f *pflag.FlagSet, api bool) {
@@ -67,7 +70,17 @@ func (p *processFlags) register(f *pflag.FlagSet, api bool) {
 		f.StringArrayVar(&p.catalogs, "catalog", nil, "JSON manifests of plugins only workers run")
 		f.StringVar(&p.apiAddr, "listen", envOr("SOAR_LISTEN", "127.0.0.1:8080"), "HTTP API listen address ($SOAR_LISTEN)")
 		f.BoolVar(&p.alsoWorker, "worker", false, "also run a worker in this process")
+		def := runner.DefaultAPILimits
+		f.IntVar(&p.maxInflight, "max-inflight", def.MaxInflight, "alerts being started at once, over all requests, before the API answers 429")
+		f.IntVar(&p.maxAlerts, "max-alerts", def.MaxAlerts, "alerts in one request before the API answers 413 (at most --max-inflight)")
+		f.Int64Var(&p.maxBodyBytes, "max-body-bytes", def.MaxBody, "request body size before the API answers 413")
+		f.DurationVar(&p.updateWait, "update-wait", def.UpdateWait, "wait for a worker to count an alert before answering it pending")
 	}
+}
+
+// apiLimits are the HTTP API's bounds from the flags.
+func (p *processFlags) apiLimits() runner.APILimits {
+	return runner.APILimits{MaxBody: p.maxBodyBytes, MaxAlerts: p.maxAlerts, MaxInflight: p.maxInflight, UpdateWait: p.updateWait}
 }
 
 // run starts the process and blocks until SIGINT/SIGTERM.
@@ -103,7 +116,7 @@ func (p *processFlags) run(cmd *cobra.Command, worker, api bool) error {
 		LocalLookups: p.local, Logger: logger, Escalation: workflows.EscalationActions{FailsafePolicy: p.failsafe},
 	}
 	if api {
-		cfg.APIAddr = p.apiAddr
+		cfg.APIAddr, cfg.API = p.apiAddr, p.apiLimits()
 	}
 	proc, err := runner.Start(ctx, c, cfg)
 	if err != nil {
