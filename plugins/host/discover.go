@@ -101,7 +101,18 @@ func (pc PluginConfig) resolve(s *source) error {
 
 const dirPrefix = "soar-plugin-"
 
+// discoverDir adds the plugins of dir. The directory is trusted instead of
+// a checksum, so it and every plugin in it must be changeable only by root
+// or the user soar runs as, and a plugin must be the file itself, not a
+// symbolic link to one elsewhere whose permissions nobody checked.
 func discoverDir(dir string, found map[string]source) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("read plugin directory: %w", err)
+	}
+	if err := trusted(dir, info); err != nil {
+		return fmt.Errorf("plugin directory: %w; refusing to run its plugins", err)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("read plugin directory: %w", err)
@@ -112,17 +123,32 @@ func discoverDir(dir string, found map[string]source) error {
 			continue // README, checksum files and the like
 		}
 		path := filepath.Join(dir, e.Name())
-		info, err := os.Stat(path)
+		info, err := os.Lstat(path)
 		if err != nil {
 			return fmt.Errorf("plugin directory: %w", err)
+		}
+		if info.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("plugin %s: %s is a symbolic link; refusing to run it (copy the binary into the directory, or register the target in the config file with its sha256)", name, path)
 		}
 		if !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
 			continue
 		}
-		if info.Mode().Perm()&0o022 != 0 {
-			return fmt.Errorf("plugin %s: %s is writable by group or others; refusing to run it", name, path)
+		if err := trusted(path, info); err != nil {
+			return fmt.Errorf("plugin %s: %w; refusing to run it", name, err)
 		}
 		found[name] = source{name: name, kind: "dir", path: path}
+	}
+	return nil
+}
+
+// trusted checks that only root or this process's user can change path:
+// not writable by group or others, and owned by one of the two.
+func trusted(path string, info os.FileInfo) error {
+	if info.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others", path)
+	}
+	if uid, ok := fileOwner(info); ok && uid != 0 && uid != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, neither root nor the user soar runs as (uid %d)", path, uid, os.Geteuid())
 	}
 	return nil
 }

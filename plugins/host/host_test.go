@@ -309,9 +309,7 @@ func TestPluginDirectory(t *testing.T) {
 	t.Parallel()
 	exe, _ := testExecutable(t)
 	dir := t.TempDir()
-	if err := os.Symlink(exe, filepath.Join(dir, "soar-plugin-dirtest")); err != nil {
-		t.Fatal(err)
-	}
+	installPlugin(t, exe, filepath.Join(dir, "soar-plugin-dirtest"))
 	for _, name := range []string{"README.md", "soar-plugin-dirtest.sha256"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
@@ -336,6 +334,83 @@ func TestPluginDirectory(t *testing.T) {
 	if _, err := host.New(context.Background(), host.Config{Dir: bad}); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
 		t.Fatalf("err = %v, want refusal of a world-writable plugin", err)
 	}
+}
+
+// installPlugin puts a copy of exe (a hard link when it can) at path: a
+// directory plugin must be the file itself, not a symbolic link.
+func installPlugin(t *testing.T, exe, path string) {
+	t.Helper()
+	if os.Link(exe, path) == nil {
+		return
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A plugin directory is trusted instead of a checksum, so anything that
+// lets someone other than root or soar's user swap a plugin is refused: a
+// symbolic link, a group- or world-writable directory, a file owned by
+// another user.
+func TestPluginDirectoryRefusesUntrusted(t *testing.T) {
+	t.Parallel()
+	exe, _ := testExecutable(t)
+	newDir := func() string {
+		dir := filepath.Join(t.TempDir(), "plugins")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	refused := func(dir, want string) {
+		t.Helper()
+		h, err := host.New(context.Background(), host.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+		if err == nil {
+			h.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", err, want)
+		}
+	}
+
+	link := newDir()
+	if err := os.Symlink(exe, filepath.Join(link, "soar-plugin-dirtest")); err != nil {
+		t.Fatal(err)
+	}
+	refused(link, "plugin dirtest: "+filepath.Join(link, "soar-plugin-dirtest")+" is a symbolic link; refusing to run it")
+
+	open := newDir()
+	installPlugin(t, exe, filepath.Join(open, "soar-plugin-dirtest"))
+	if err := os.Chmod(open, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	refused(open, "plugin directory: "+open+" is writable by group or others; refusing to run its plugins")
+
+	if os.Geteuid() != 0 {
+		t.Log("not root: cannot give files to another user; ownership not tested")
+		return
+	}
+	const nobody = 65534
+	foreign := newDir()
+	plugin := filepath.Join(foreign, "soar-plugin-dirtest")
+	if err := os.WriteFile(plugin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(plugin, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	refused(foreign, fmt.Sprintf("plugin dirtest: %s is owned by uid %d, neither root nor the user soar runs as", plugin, nobody))
+	if err := os.Chown(plugin, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(foreign, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	refused(foreign, fmt.Sprintf("plugin directory: %s is owned by uid %d", foreign, nobody))
 }
 
 func TestConfigErrors(t *testing.T) {
