@@ -38,24 +38,37 @@ func newAlertCmd() *cobra.Command {
 			var resp struct {
 				Alerts []runner.AlertResult `json:"alerts"`
 			}
-			if err := apiCall(ctx, http.MethodPost, api+"/api/alerts", body, &resp); err != nil {
-				return err
-			}
+			// A 503 still lists which alerts were handled: print them too.
+			callErr := apiCall(ctx, http.MethodPost, api+"/api/alerts", body, &resp)
 			out := cmd.OutOrStdout()
+			var rejected int
 			for _, a := range resp.Alerts {
-				if a.Unmatched {
+				switch a.Status {
+				case runner.AlertUnmatched:
 					fmt.Fprintf(out, "alert %s (%s): no playbook matches\n", a.ID, a.Type)
+				case runner.AlertRejected:
+					rejected++
+					fmt.Fprintf(out, "alert %s: rejected: %s\n", a.ID, a.Error)
+				case runner.AlertRetry:
+					fmt.Fprintf(out, "alert %s: not accepted, send it again\n", a.ID)
 				}
 				for _, r := range a.Runs {
+					if r.Error != "" {
+						continue
+					}
 					how := "started"
 					switch {
 					case r.Duplicate:
 						how = "already handled by"
+					case r.Pending:
+						how = "accepted (no worker has taken it yet) by"
+					case r.Attached && !r.Counted:
+						how = "attached (not counted: the run holds its maximum of alerts) to"
 					case r.Attached:
 						how = fmt.Sprintf("attached (%d alerts) to", r.Alerts)
 					}
 					fmt.Fprintf(out, "alert %s: %s %s\n", a.ID, how, r.WorkflowID)
-					if wait {
+					if wait && callErr == nil {
 						st, err := waitVerdict(ctx, api, r.WorkflowID)
 						if err != nil {
 							return err
@@ -63,6 +76,12 @@ func newAlertCmd() *cobra.Command {
 						fmt.Fprintf(out, "  verdict: %s — %s\n", st.Result.Verdict, st.Result.Reason)
 					}
 				}
+			}
+			if callErr != nil {
+				return callErr
+			}
+			if rejected > 0 {
+				return fmt.Errorf("%d alert(s) rejected", rejected)
 			}
 			return nil
 		},
@@ -113,6 +132,7 @@ func apiCall(ctx context.Context, method, u string, body []byte, out any) error 
 		for _, d := range e.Details {
 			e.Error += "\n  " + d
 		}
+		_ = json.Unmarshal(data, out) // what the answer says besides the error
 		return fmt.Errorf("soar API %s: %s", resp.Status, e.Error)
 	}
 	return json.Unmarshal(data, out)
