@@ -395,7 +395,8 @@ func shortID(id string) string {
 
 // start starts the run for a match, or attaches the alert to the open run
 // with the same workflow ID, in one call (update-with-start). It returns
-// once Temporal has persisted the start or the attachment.
+// once a worker has counted the alert, or, past UpdateWait, once
+// confirmStart has found the run persisted.
 func (a *API) start(ctx context.Context, m Match, alert map[string]any, id string) (RunResult, error) {
 	in := m.RunInput(alert, id)
 	out := RunResult{Playbook: m.Playbook.Name, WorkflowID: shortID(m.WorkflowID)}
