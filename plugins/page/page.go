@@ -269,7 +269,15 @@ func (p *pager) send(ctx context.Context, call sdk.Call, in SendInput) (SendOutp
 	if in.Severity == "" {
 		in.Severity = "critical"
 	}
-	line, done, err := p.journal(cfg.OutboxFile).Once(ctx, "page", call.IdempotencyKey, func() (any, error) {
+	j := p.journal(cfg.OutboxFile)
+	// Pages of one alert go out side by side; an acknowledge or resolve of
+	// the alert waits for those under way, so that it reaches them too.
+	release, err := j.Hold(ctx, alertLock(in.DedupKey), true)
+	if err != nil {
+		return SendOutput{}, err
+	}
+	defer release()
+	line, done, err := j.Once(ctx, "page", call.IdempotencyKey, func() (any, error) {
 		d := &delivery{
 			Type: "page", IdempotencyKey: call.IdempotencyKey, Backend: cfg.Backend,
 			Responder: in.Responder, Summary: in.Summary, Severity: in.Severity,
@@ -314,6 +322,11 @@ func (p *pager) update(ctx context.Context, call sdk.Call, u update) (update, er
 		return update{}, err
 	}
 	j := p.journal(cfg.OutboxFile)
+	release, err := j.Hold(ctx, alertLock(u.DedupKey), false) // see send
+	if err != nil {
+		return update{}, err
+	}
+	defer release()
 	line, _, err := j.Once(ctx, u.Type, call.IdempotencyKey, func() (any, error) {
 		open, err := openDeliveries(j, u.DedupKey, u.Type)
 		if err != nil {
@@ -344,6 +357,9 @@ func (p *pager) update(ctx context.Context, call sdk.Call, u update) (update, er
 	}
 	return out, nil
 }
+
+// alertLock names the lock that orders an alert's pages and its updates.
+func alertLock(dedupKey string) string { return "alert\x00" + dedupKey }
 
 // openDeliveries are the pages sent with dedupKey that event still
 // applies to: not resolved, and for an acknowledgement not acknowledged.

@@ -590,3 +590,53 @@ func TestConcurrentSendsWithOneKeyPageOnce(t *testing.T) {
 		t.Errorf("PagerDuty received %d events, want 1", n)
 	}
 }
+
+// Pages of one alert go out side by side, but an acknowledgement of the
+// alert waits for a page still being delivered, so that it reaches it
+// too instead of leaving that responder's page open.
+func TestAcknowledgeWaitsForPagesUnderWay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	started, unblock := make(chan struct{}), make(chan struct{})
+	v := newVendor(t, func(t *testing.T, r *http.Request, body []byte) {
+		if m := decode(t, body); m["event"] == "trigger" && m["responder"] == "bob" {
+			close(started)
+			<-unblock
+		}
+	}, reply{204, nil, ""})
+	cfg := map[string]any{"backend": "webhook", "webhook": map[string]any{"url": v.URL + "/hooks/soar"}}
+	sec := map[string]string{SecretWebhookSigning: "whsec-test-signing-key"}
+	alice := f.mustCall("send", cfg, sec, "k-alice", alicePage)
+	bobPage := alicePage
+	bobPage.Responder = "bob"
+	bobSent := make(chan json.RawMessage, 1)
+	go func() {
+		out, err := f.call("send", cfg, sec, "k-bob", bobPage)
+		if err != nil {
+			t.Error(err)
+		}
+		bobSent <- out
+	}()
+	<-started
+	acked := make(chan json.RawMessage, 1)
+	go func() {
+		out, err := f.call("acknowledge", cfg, sec, "k-ack", AcknowledgeInput{DedupKey: alicePage.DedupKey, By: "alice"})
+		if err != nil {
+			t.Error(err)
+		}
+		acked <- out
+	}()
+	time.Sleep(100 * time.Millisecond) // let the acknowledgement start, and find bob's page under way
+	close(unblock)
+	bob := <-bobSent
+	var ack AcknowledgeOutput
+	if err := json.Unmarshal(<-acked, &ack); err != nil {
+		t.Fatal(err)
+	}
+	var a, b SendOutput
+	_ = json.Unmarshal(alice, &a)
+	_ = json.Unmarshal(bob, &b)
+	if want := []string{a.DeliveryID, b.DeliveryID}; mustJSON(ack.Acknowledged) != mustJSON(want) {
+		t.Errorf("acknowledged %v, want both pages %v", ack.Acknowledged, want)
+	}
+}

@@ -14,10 +14,15 @@ import (
 // the journal does not drop them.
 const fOFDSetLK = 37
 
-// tryLockByte takes an exclusive lock of the byte at off, released when f
-// is closed, or reports false if another open file holds it.
-func tryLockByte(f *os.File, off int64) (bool, error) {
-	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart, Start: off, Len: 1}
+// tryLockByte takes a lock of the byte at off, shared or exclusive,
+// released when f is closed, or reports false if another open file holds a
+// conflicting one.
+func tryLockByte(f *os.File, off int64, shared bool) (bool, error) {
+	typ := int16(syscall.F_WRLCK)
+	if shared {
+		typ = syscall.F_RDLCK
+	}
+	lk := syscall.Flock_t{Type: typ, Whence: io.SeekStart, Start: off, Len: 1}
 	for {
 		err := syscall.FcntlFlock(f.Fd(), fOFDSetLK, &lk)
 		switch {

@@ -133,9 +133,7 @@ func (j *Journal) lockKey(ctx context.Context, k string) (func(), error) {
 			return nil, fmt.Errorf("wait for another call with the same idempotency key: %w", ctx.Err())
 		}
 	}
-	h := fnv.New64a()
-	h.Write([]byte(k))
-	unlock, err := j.lockRange(ctx, h.Sum64())
+	unlock, err := j.lockRange(ctx, "key\x00"+k, false)
 	if err != nil {
 		release()
 		return nil, err
@@ -143,19 +141,32 @@ func (j *Journal) lockKey(ctx context.Context, k string) (func(), error) {
 	return func() { unlock(); release() }, nil
 }
 
-// lockRange takes the cross-process lock of one key's hash: on Linux an
+// Hold takes the lock called name until release is called: shared with
+// other shared holders, or exclusive. It orders actions that Once's
+// per-key lock does not, e.g. an update of every page of an alert after
+// the pages of it still being sent. Between processes it needs Linux, like
+// Once's key lock; elsewhere it orders nothing. Waiting ends with ctx's
+// error when ctx is done.
+func (j *Journal) Hold(ctx context.Context, name string, shared bool) (release func(), err error) {
+	return j.lockRange(ctx, "hold\x00"+name, shared)
+}
+
+// lockRange takes the cross-process lock of name's hash: on Linux an
 // open-file-description lock of one byte far beyond the end of the journal
-// (where nothing is written), polled so that waiting honours ctx. Two keys
-// sharing a byte only wait for each other.
-func (j *Journal) lockRange(ctx context.Context, sum uint64) (unlock func(), err error) {
+// (where nothing is written), polled so that waiting honours ctx. Two names
+// sharing a byte only wait for each other. As OFD locks belong to an open
+// file, each holder opens its own, and goroutines exclude each other too.
+func (j *Journal) lockRange(ctx context.Context, name string, shared bool) (unlock func(), err error) {
+	h := fnv.New64a()
+	h.Write([]byte(name))
 	f, err := j.open()
 	if err != nil {
 		return nil, err
 	}
-	off := int64(1<<40) + int64(sum>>24) // beyond any journal, within off_t
-	if err := poll(ctx, func() (bool, error) { return tryLockByte(f, off) }); err != nil {
+	off := int64(1<<40) + int64(h.Sum64()>>24) // beyond any journal, within off_t
+	if err := poll(ctx, func() (bool, error) { return tryLockByte(f, off, shared) }); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("wait for another process acting on the same idempotency key in journal %s: %w", j.path, err)
+		return nil, fmt.Errorf("wait for another call holding %q in journal %s: %w", name, j.path, err)
 	}
 	return func() { f.Close() }, nil // closing the file releases the lock
 }
