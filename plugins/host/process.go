@@ -257,6 +257,10 @@ func (p *proc) restart(ctx context.Context, delay time.Duration) error {
 		}
 	}
 	p.mu.Lock()
+	if p.closed { // Close came during the backoff
+		p.mu.Unlock()
+		return ErrClosed
+	}
 	old, oldPID := p.client, p.pid
 	p.restarts = append(p.restarts, time.Now())
 	p.total++
