@@ -17,6 +17,8 @@ import (
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/internal/datafile"
 	"github.com/soar-dev/soar/plugins/sdk"
+
+	"github.com/soar-dev/soar/plugins/page/httpapi"
 )
 
 // BambooHRConfig configures the bamboohr backend. BambooHR knows who is out
@@ -36,7 +38,7 @@ const bambooSetting = "plugins.hr.secrets." + SecretBambooHRKey
 type bambooHR struct {
 	cfg   BambooHRConfig
 	base  string
-	http  vendorHTTP
+	http  httpapi.JSONAPI
 	hours datafile.Window
 	wh    WorkingHours
 	dirs  *directoryCache
@@ -84,8 +86,8 @@ func newBambooHR(cfg *BambooHRConfig, call sdk.Call, dirs *directoryCache) (*bam
 	// BambooHR's API key is the basic-auth user name; the password is
 	// ignored and documented as "x".
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":x"))
-	b.http = vendorHTTP{vendor: "BambooHR", setting: bambooSetting, client: httpClient,
-		header: http.Header{"Authorization": {auth}}, secrets: []string{key, auth}}
+	b.http = httpapi.JSONAPI{Vendor: "BambooHR", Setting: bambooSetting, Client: httpapi.DefaultClient,
+		Header: http.Header{"Authorization": {auth}}, Secrets: []string{key, auth}}
 	return b, nil
 }
 
@@ -137,7 +139,7 @@ func (b *bambooHR) directory(ctx context.Context) (bambooDirectory, error) {
 		return c.dir, nil
 	}
 	var dir bambooDirectory
-	if err := b.http.getJSON(ctx, b.base+"/api/v1/employees/directory", &dir); err != nil {
+	if err := b.http.Get(ctx, b.base+"/api/v1/employees/directory", &dir); err != nil {
 		return dir, err
 	}
 	b.dirs.mu.Lock()
@@ -232,7 +234,7 @@ func (b *bambooHR) person(ctx context.Context, call sdk.Call, user string) (Pers
 func (b *bambooHR) whosOut(ctx context.Context, day string) ([]bambooOut, error) {
 	q := url.Values{"start": {day}, "end": {day}, "filter": {"off"}}
 	var out []bambooOut
-	err := b.http.getJSON(ctx, b.base+"/api/v1/time_off/whos_out?"+q.Encode(), &out)
+	err := b.http.Get(ctx, b.base+"/api/v1/time_off/whos_out?"+q.Encode(), &out)
 	return out, err
 }
 
@@ -241,7 +243,7 @@ func (b *bambooHR) whosOut(ctx context.Context, day string) ([]bambooOut, error)
 func (b *bambooHR) kind(ctx context.Context, employee string, o bambooOut, day string) (string, error) {
 	q := url.Values{"start": {day}, "end": {day}, "employeeId": {employee}, "status": {"approved"}}
 	var reqs []bambooRequest
-	if err := b.http.getJSON(ctx, b.base+"/api/v1/time_off/requests?"+q.Encode(), &reqs); err != nil {
+	if err := b.http.Get(ctx, b.base+"/api/v1/time_off/requests?"+q.Encode(), &reqs); err != nil {
 		return "", err
 	}
 	for _, r := range reqs {

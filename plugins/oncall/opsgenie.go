@@ -10,6 +10,8 @@ import (
 
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/sdk"
+
+	"github.com/soar-dev/soar/plugins/page/httpapi"
 )
 
 // OpsgenieConfig configures the opsgenie backend. Opsgenie's who-is-on-call
@@ -26,7 +28,7 @@ const opsgenieSetting = "plugins.oncall.secrets." + SecretOpsgenieKey
 type opsgenie struct {
 	cfg  OpsgenieConfig
 	base string
-	http vendorHTTP
+	http httpapi.JSONAPI
 }
 
 func newOpsgenie(cfg *OpsgenieConfig, call sdk.Call) (*opsgenie, error) {
@@ -41,8 +43,8 @@ func newOpsgenie(cfg *OpsgenieConfig, call sdk.Call) (*opsgenie, error) {
 			o.base = strings.TrimRight(cfg.BaseURL, "/")
 		}
 	}
-	o.http = vendorHTTP{vendor: "Opsgenie", setting: opsgenieSetting, client: httpClient, secrets: []string{key},
-		header: http.Header{"Authorization": {"GenieKey " + key}}}
+	o.http = httpapi.JSONAPI{Vendor: "Opsgenie", Setting: opsgenieSetting, Client: httpapi.DefaultClient, Secrets: []string{key},
+		Header: http.Header{"Authorization": {"GenieKey " + key}}}
 	return o, nil
 }
 
@@ -108,7 +110,7 @@ func (o *opsgenie) tier(ctx context.Context, level int, schedule string, at time
 		"date":                   {at.UTC().Format("2006-01-02T15:04:05-07:00")},
 	}
 	var resp ogOnCalls
-	if err := o.http.getJSON(ctx, o.base+"/v2/schedules/"+url.PathEscape(schedule)+"/on-calls?"+q.Encode(), &resp); err != nil {
+	if err := o.http.Get(ctx, o.base+"/v2/schedules/"+url.PathEscape(schedule)+"/on-calls?"+q.Encode(), &resp); err != nil {
 		return Tier{}, nil, err
 	}
 	return Tier{Level: level, Responders: []Responder{}, Schedules: []string{schedule}}, o.users(resp.Data.OnCallParticipants, nil), nil
@@ -145,7 +147,7 @@ func (o *opsgenie) schedule(ctx context.Context, name string, at time.Time) ([]T
 
 func (o *opsgenie) list(ctx context.Context) (Schedules, error) {
 	var resp ogSchedules
-	if err := o.http.getJSON(ctx, o.base+"/v2/schedules", &resp); err != nil {
+	if err := o.http.Get(ctx, o.base+"/v2/schedules", &resp); err != nil {
 		return Schedules{}, err
 	}
 	out := Schedules{Schedules: []ScheduleInfo{}, Policies: []PolicyInfo{}}

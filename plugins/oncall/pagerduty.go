@@ -10,6 +10,8 @@ import (
 
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/sdk"
+
+	"github.com/soar-dev/soar/plugins/page/httpapi"
 )
 
 // PagerDutyConfig configures the pagerduty backend (REST API v2).
@@ -28,7 +30,7 @@ const pagerDutySetting = "plugins.oncall.secrets." + SecretPagerDutyToken
 type pagerDuty struct {
 	cfg  PagerDutyConfig
 	base string
-	http vendorHTTP
+	http httpapi.JSONAPI
 }
 
 func newPagerDuty(cfg *PagerDutyConfig, call sdk.Call) (*pagerDuty, error) {
@@ -43,8 +45,8 @@ func newPagerDuty(cfg *PagerDutyConfig, call sdk.Call) (*pagerDuty, error) {
 			p.base = strings.TrimRight(cfg.BaseURL, "/")
 		}
 	}
-	p.http = vendorHTTP{vendor: "PagerDuty", setting: pagerDutySetting, client: httpClient, secrets: []string{token},
-		header: http.Header{
+	p.http = httpapi.JSONAPI{Vendor: "PagerDuty", Setting: pagerDutySetting, Client: httpapi.DefaultClient, Secrets: []string{token},
+		Header: http.Header{
 			"Accept":        {"application/vnd.pagerduty+json;version=2"},
 			"Authorization": {"Token token=" + token},
 		}}
@@ -111,7 +113,7 @@ func (p *pagerDuty) oncalls(ctx context.Context, filter url.Values, at time.Time
 		q.Set("limit", strconv.Itoa(pdPageSize))
 		q.Set("offset", strconv.Itoa(offset))
 		var page pdOncalls
-		if err := p.http.getJSON(ctx, p.base+"/oncalls?"+q.Encode(), &page); err != nil {
+		if err := p.http.Get(ctx, p.base+"/oncalls?"+q.Encode(), &page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Oncalls...)
@@ -167,7 +169,7 @@ func (p *pagerDuty) policies(ctx context.Context, query string) ([]pdPolicy, err
 			q.Set("query", query)
 		}
 		var page pdPolicies
-		if err := p.http.getJSON(ctx, p.base+"/escalation_policies?"+q.Encode(), &page); err != nil {
+		if err := p.http.Get(ctx, p.base+"/escalation_policies?"+q.Encode(), &page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.EscalationPolicies...)

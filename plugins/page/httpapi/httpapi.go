@@ -200,3 +200,32 @@ func IsStatus(err error, status int) (*Error, bool) {
 	}
 	return nil, false
 }
+
+// DefaultClient is the HTTP client of vendor backends: a call never hangs
+// past 30 s, whatever the caller's deadline.
+var DefaultClient = &http.Client{Timeout: 30 * time.Second}
+
+// JSONAPI reads a vendor's JSON API with the classification of Do.
+type JSONAPI struct {
+	Vendor  string // for messages, e.g. "BambooHR"
+	Setting string // the secret to fix on 401/403
+	Client  *http.Client
+	Header  http.Header
+	Secrets []string
+}
+
+// Get fetches url and decodes its JSON answer into out.
+func (v *JSONAPI) Get(ctx context.Context, url string, out any) error {
+	data, _, err := Do(ctx, v.Client, Request{
+		Vendor: v.Vendor, Method: http.MethodGet, URL: url, Header: v.Header.Clone(),
+		AuthSetting: v.Setting, Secrets: v.Secrets,
+	})
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		path, _, _ := strings.Cut(url, "?") // the query may name people
+		return plugins.Errorf(plugins.Permanent, "%s: unexpected answer to GET %s: %v", v.Vendor, path, err)
+	}
+	return nil
+}
