@@ -5,13 +5,19 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
 )
 
 // serverLogger sends the embedded Temporal server's logs to slog.
-type serverLogger struct{ l *slog.Logger }
+type serverLogger struct {
+	l *slog.Logger
+	// stopping, once set, keeps only errors: while the server stops, its
+	// internal workers log a burst of expected connection warnings.
+	stopping *atomic.Bool
+}
 
 var (
 	_ log.Logger      = serverLogger{}
@@ -19,6 +25,9 @@ var (
 )
 
 func (s serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	if s.stopping != nil && s.stopping.Load() && level < slog.LevelError {
+		return
+	}
 	if !s.l.Enabled(context.Background(), level) {
 		return
 	}

@@ -46,9 +46,10 @@ type DevServerConfig struct {
 // DevServer is an in-process Temporal server persisted to SQLite, plus the
 // Temporal Web UI.
 type DevServer struct {
-	cfg    DevServerConfig
-	server temporal.Server
-	ui     *uiserver.Server
+	cfg      DevServerConfig
+	server   temporal.Server
+	ui       *uiserver.Server
+	stopping atomic.Bool
 	// Address is the frontend's host:port; UIAddress the UI's, or "".
 	Address, UIAddress string
 }
@@ -98,7 +99,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 			primitives.MatchingService: host(ports.matching),
 			primitives.WorkerService:   host(ports.worker),
 		}),
-		temporal.WithLogger(serverLogger{cfg.Logger.With("component", "temporal")}),
+		temporal.WithLogger(serverLogger{l: cfg.Logger.With("component", "temporal"), stopping: &d.stopping}),
 		temporal.WithDynamicConfigClient(dynamicConfig()),
 	)
 	if err != nil {
@@ -115,6 +116,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 
 // Stop stops the UI, then the server.
 func (d *DevServer) Stop() error {
+	d.stopping.Store(true)
 	if d.ui != nil {
 		d.ui.Stop()
 	}
