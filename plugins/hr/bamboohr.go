@@ -18,7 +18,7 @@ import (
 	"github.com/soar-dev/soar/plugins/internal/datafile"
 	"github.com/soar-dev/soar/plugins/sdk"
 
-	"github.com/soar-dev/soar/plugins/page/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/httpapi"
 )
 
 // BambooHRConfig configures the bamboohr backend. BambooHR knows who is out

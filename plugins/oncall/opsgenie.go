@@ -11,7 +11,7 @@ import (
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/sdk"
 
-	"github.com/soar-dev/soar/plugins/page/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/httpapi"
 )
 
 // OpsgenieConfig configures the opsgenie backend. Opsgenie's who-is-on-call

@@ -11,7 +11,7 @@ import (
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/sdk"
 
-	"github.com/soar-dev/soar/plugins/page/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/httpapi"
 )
 
 // PagerDutyConfig configures the pagerduty backend (REST API v2).

@@ -18,7 +18,7 @@ import (
 	"maps"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/page/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/httpapi"
 )
 
 // fileBackend: the outbox line is the page; a console line makes it visible
