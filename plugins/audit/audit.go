@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/audit/journal"
+	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/internal/httpapi"
 	"github.com/soar-dev/soar/plugins/sdk"
 )

@@ -23,7 +23,7 @@ import (
 
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/audit"
-	"github.com/soar-dev/soar/plugins/audit/journal"
+	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/internal/httpapi"
 	"github.com/soar-dev/soar/plugins/sdk"
 )

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/audit/journal"
+	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/pluginpb"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
