@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/internal/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 

@@ -23,8 +23,8 @@ import (
 
 	"github.com/soar-dev/soar/plugins"
 	"github.com/soar-dev/soar/plugins/audit"
-	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/internal/httpapi"
+	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
