@@ -17,7 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
@@ -93,7 +92,7 @@ type forwarded struct {
 
 // Plugin returns the audit plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	a := &auditor{journals: map[string]*journal.Journal{}, client: &http.Client{}, now: time.Now}
+	a := &auditor{client: &http.Client{}, now: time.Now}
 	return a.plugin()
 }
 
@@ -114,22 +113,9 @@ func (a *auditor) plugin() *sdk.Plugin {
 }
 
 type auditor struct {
-	mu       sync.Mutex
-	journals map[string]*journal.Journal
+	journals journal.Set
 	client   *http.Client
 	now      func() time.Time
-}
-
-// journal returns the journal for path, shared by every call.
-func (a *auditor) journal(path string) *journal.Journal {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	j, ok := a.journals[path]
-	if !ok {
-		j = journal.New(path)
-		a.journals[path] = j
-	}
-	return j
 }
 
 func decodeConfig(call sdk.Call) (Config, error) {
@@ -159,7 +145,7 @@ func (a *auditor) record(ctx context.Context, call sdk.Call, in RecordInput) (Re
 		return RecordOutput{}, plugins.Errorf(plugins.Permanent,
 			"audit forwarding to Splunk needs secret %s: set plugins.audit.secrets.%s in the soar config", SecretSplunkHECToken, SecretSplunkHECToken)
 	}
-	j := a.journal(cfg.LogFile)
+	j := a.journals.Get(cfg.LogFile)
 	line, _, err := j.Once(ctx, "audit", call.IdempotencyKey, func() (any, error) {
 		return &Record{
 			Type: "audit", ID: recordID(call.IdempotencyKey), IdempotencyKey: call.IdempotencyKey,
@@ -239,7 +225,7 @@ func (a *auditor) health(_ context.Context, call sdk.Call) error {
 	if cfg.SplunkHEC.URL != "" && call.Secrets[SecretSplunkHECToken] == "" {
 		return plugins.Errorf(plugins.Permanent, "splunk_hec.url is set but secret %s is not: set plugins.audit.secrets.%s", SecretSplunkHECToken, SecretSplunkHECToken)
 	}
-	return a.journal(cfg.LogFile).Check()
+	return a.journals.Get(cfg.LogFile).Check()
 }
 
 // recordID is stable for an idempotency key.

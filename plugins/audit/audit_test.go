@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/pluginpb"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
@@ -29,7 +28,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	a := &auditor{journals: map[string]*journal.Journal{}, client: &http.Client{}, now: func() time.Time { return fixedNow }}
+	a := &auditor{client: &http.Client{}, now: func() time.Time { return fixedNow }}
 	s, err := sdk.NewServer(a.plugin(), nil)
 	if err != nil {
 		t.Fatal(err)

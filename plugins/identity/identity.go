@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
@@ -90,7 +89,7 @@ type entry struct {
 
 // Plugin returns the identity plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	c := &containment{journals: map[string]*journal.Journal{}, client: &http.Client{}, now: time.Now}
+	c := &containment{client: &http.Client{}, now: time.Now}
 	return c.plugin()
 }
 
@@ -116,21 +115,9 @@ func (c *containment) plugin() *sdk.Plugin {
 }
 
 type containment struct {
-	mu       sync.Mutex
-	journals map[string]*journal.Journal
+	journals journal.Set
 	client   *http.Client
 	now      func() time.Time
-}
-
-func (c *containment) journal(path string) *journal.Journal {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	j, ok := c.journals[path]
-	if !ok {
-		j = journal.New(path)
-		c.journals[path] = j
-	}
-	return j
 }
 
 func decodeConfig(call sdk.Call) (Config, error) {
@@ -175,7 +162,7 @@ func (c *containment) action(name string) func(context.Context, sdk.Call, Input)
 		default:
 			return Output{}, plugins.Errorf(plugins.Permanent, "unknown identity backend %q: set plugins.identity.config.backend to local or okta", cfg.Backend)
 		}
-		line, done, err := c.journal(cfg.LogFile).Once(ctx, "identity", call.IdempotencyKey, func() (any, error) {
+		line, done, err := c.journals.Get(cfg.LogFile).Once(ctx, "identity", call.IdempotencyKey, func() (any, error) {
 			e := &entry{
 				Type: "identity", ID: entryID(call.IdempotencyKey, c.now()), IdempotencyKey: call.IdempotencyKey,
 				Action: name, User: in.User, Reason: in.Reason, Backend: cfg.Backend, State: "recorded",
@@ -216,7 +203,7 @@ func (c *containment) health(_ context.Context, call sdk.Call) error {
 			return err
 		}
 	}
-	return c.journal(cfg.LogFile).Check()
+	return c.journals.Get(cfg.LogFile).Check()
 }
 
 func entryID(key string, now time.Time) string {

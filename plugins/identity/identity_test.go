@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/pluginpb"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
@@ -30,7 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	c := &containment{journals: map[string]*journal.Journal{}, client: &http.Client{}, now: func() time.Time { return fixedNow }}
+	c := &containment{client: &http.Client{}, now: func() time.Time { return fixedNow }}
 	s, err := sdk.NewServer(c.plugin(), nil)
 	if err != nil {
 		t.Fatal(err)

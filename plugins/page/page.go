@@ -26,7 +26,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
@@ -189,13 +188,12 @@ type update struct {
 
 // Plugin returns the page plugin, ready for sdk.Serve.
 func Plugin() *sdk.Plugin {
-	p := &pager{journals: map[string]*journal.Journal{}, client: &http.Client{}, console: os.Stderr, now: time.Now}
+	p := &pager{client: &http.Client{}, console: os.Stderr, now: time.Now}
 	return p.plugin()
 }
 
 type pager struct {
-	mu       sync.Mutex
-	journals map[string]*journal.Journal
+	journals journal.Set
 	client   *http.Client
 	console  interface{ Write([]byte) (int, error) }
 	now      func() time.Time
@@ -224,17 +222,6 @@ func (p *pager) plugin() *sdk.Plugin {
 		},
 		Health: p.health,
 	}
-}
-
-func (p *pager) journal(path string) *journal.Journal {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	j, ok := p.journals[path]
-	if !ok {
-		j = journal.New(path)
-		p.journals[path] = j
-	}
-	return j
 }
 
 func decodeConfig(call sdk.Call) (Config, error) {
@@ -269,7 +256,7 @@ func (p *pager) send(ctx context.Context, call sdk.Call, in SendInput) (SendOutp
 	if in.Severity == "" {
 		in.Severity = "critical"
 	}
-	j := p.journal(cfg.OutboxFile)
+	j := p.journals.Get(cfg.OutboxFile)
 	// Pages of one alert go out side by side; an acknowledge or resolve of
 	// the alert waits for those under way, so that it reaches them too.
 	release, err := j.Hold(ctx, alertLock(in.DedupKey), true)
@@ -321,7 +308,7 @@ func (p *pager) update(ctx context.Context, call sdk.Call, u update) (update, er
 	if err != nil {
 		return update{}, err
 	}
-	j := p.journal(cfg.OutboxFile)
+	j := p.journals.Get(cfg.OutboxFile)
 	release, err := j.Hold(ctx, alertLock(u.DedupKey), false) // see send
 	if err != nil {
 		return update{}, err
@@ -402,7 +389,7 @@ func (p *pager) health(_ context.Context, call sdk.Call) error {
 	if _, err := p.backend(cfg, cfg.Backend, call.Secrets); err != nil {
 		return err
 	}
-	return p.journal(cfg.OutboxFile).Check()
+	return p.journals.Get(cfg.OutboxFile).Check()
 }
 
 // backend is one way of delivering pages.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/internal/journal"
 	"github.com/soar-dev/soar/plugins/pluginpb"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
@@ -53,7 +52,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	console := &syncBuffer{}
-	p := &pager{journals: map[string]*journal.Journal{}, client: &http.Client{}, console: console, now: func() time.Time { return fixedNow }}
+	p := &pager{client: &http.Client{}, console: console, now: func() time.Time { return fixedNow }}
 	s, err := sdk.NewServer(p.plugin(), nil)
 	if err != nil {
 		t.Fatal(err)

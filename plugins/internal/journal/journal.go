@@ -404,3 +404,26 @@ func (j *Journal) append(f *os.File, rec any) (json.RawMessage, error) {
 	}
 	return line, nil
 }
+
+// Set hands out one Journal per path, so that every call in a plugin
+// process shares the in-process key locks of the file it writes. The zero
+// value is ready to use.
+type Set struct {
+	mu sync.Mutex
+	m  map[string]*Journal
+}
+
+// Get returns the journal for path.
+func (s *Set) Get(path string) *Journal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*Journal{}
+	}
+	j, ok := s.m[path]
+	if !ok {
+		j = New(path)
+		s.m[path] = j
+	}
+	return j
+}

@@ -205,3 +205,13 @@ func TestOnceSameKeyWaitsWithinDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestSetSharesOneJournalPerPath(t *testing.T) {
+	t.Parallel()
+	var s Set
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	if s.Get(a) != s.Get(a) || s.Get(a) == s.Get(b) {
+		t.Fatal("want one journal per path, shared")
+	}
+}
