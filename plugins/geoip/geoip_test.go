@@ -1,7 +1,6 @@
 package geoip
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,9 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/soar-dev/soar/plugins"
+	"github.com/soar-dev/soar/plugins/internal/plugintest"
 	"github.com/soar-dev/soar/plugins/pluginpb"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
@@ -29,37 +28,11 @@ const (
 
 func testConfig() Config { return Config{CityDB: cityDB, ASNDB: asnDB} }
 
-// server runs the plugin in process: these tests are about geolocation, the
-// process boundary is covered by plugins/host and plugins/builtin.
-func server(t *testing.T) *sdk.Server {
-	t.Helper()
-	s, err := sdk.NewServer(Plugin(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func server(t *testing.T) *sdk.Server { return plugintest.Server(t, Plugin()) }
 
 func invoke(t *testing.T, s *sdk.Server, cfg any, action, input string, out any) *plugins.Error {
 	t.Helper()
-	var config []byte
-	if cfg != nil {
-		var err error
-		if config, err = json.Marshal(cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: action, Input: []byte(input), Config: config})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := resp.GetError(); e != nil {
-		return plugins.ErrorFromProto(e)
-	}
-	if err := json.Unmarshal(resp.GetOutput(), out); err != nil {
-		t.Fatalf("output %s: %v", resp.GetOutput(), err)
-	}
-	return nil
+	return plugintest.Invoke(t, s, cfg, nil, action, input, out)
 }
 
 func lookup(t *testing.T, s *sdk.Server, cfg any, ip string) Location {
@@ -360,39 +333,10 @@ func BenchmarkLookupInProcess(b *testing.B) {
 // playbook validator type-checks `steps.ID.FIELD` against them.
 func TestOutputsMatchSchemas(t *testing.T) {
 	t.Parallel()
-	s := server(t)
-	m, _ := s.Describe(context.Background(), nil)
-	cfg, _ := json.Marshal(testConfig())
 	calls := map[string][]string{
 		"lookup":   {`{"ip":"89.160.20.128"}`, `{"ip":"10.0.0.1"}`},
 		"distance": {`{"from":{"ip":"81.2.69.142"},"to":{"latitude":1,"longitude":2}}`},
 		"travel":   {`{"from":{"ip":"81.2.69.142","at":"2026-01-01T10:00:00Z"},"to":{"ip":"10.0.0.1","at":"2026-01-01T11:00:00Z"}}`},
 	}
-	for _, a := range m.GetActions() {
-		c := jsonschema.NewCompiler()
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(a.GetOutputSchema()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("mem:///out.json", doc); err != nil {
-			t.Fatal(err)
-		}
-		schema, err := c.Compile("mem:///out.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, input := range calls[a.GetName()] {
-			resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: a.GetName(), Input: []byte(input), Config: cfg})
-			if err != nil || resp.GetError() != nil {
-				t.Fatalf("%s %s: %v %v", a.GetName(), input, err, resp.GetError())
-			}
-			out, _ := jsonschema.UnmarshalJSON(bytes.NewReader(resp.GetOutput()))
-			if err := schema.Validate(out); err != nil {
-				t.Errorf("%s output %s does not match its schema: %v", a.GetName(), resp.GetOutput(), err)
-			}
-		}
-		if len(calls[a.GetName()]) == 0 {
-			t.Errorf("action %s has no output check", a.GetName())
-		}
-	}
+	plugintest.CheckOutputSchemas(t, server(t), testConfig(), calls)
 }

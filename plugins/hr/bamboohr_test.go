@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/soar-dev/soar/plugins"
+
+	"github.com/soar-dev/soar/plugins/internal/plugintest"
 )
 
 // fakeBambooHR speaks the documented BambooHR API (api/v1 on the company's
@@ -124,7 +126,7 @@ func TestBambooHRStatus(t *testing.T) {
 		var got Status
 		// 11:00 in Berlin, where Alice's directory location puts her. A new
 		// plugin each time: the request count must not depend on its cache.
-		perr := invoke(t, server(t), bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
+		perr := plugintest.Invoke(t, server(t), bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
 			`{"user":"alice","at":"2026-12-04T10:00:00Z"}`, &got)
 		srv.Close()
 		if perr != nil {
@@ -153,7 +155,7 @@ func TestBambooHRPerson(t *testing.T) {
 	s := server(t)
 	var p Person
 	// Bob's id is a JSON number in this answer; the match is by e-mail.
-	perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"BOB@example.com"}`, &p)
+	perr := plugintest.Invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"BOB@example.com"}`, &p)
 	if perr != nil {
 		t.Fatal(perr)
 	}
@@ -161,7 +163,7 @@ func TestBambooHRPerson(t *testing.T) {
 		t.Errorf("person = %+v", p)
 	}
 	// The directory is cached: a second call only asks who is out.
-	if perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"alice"}`, &p); perr != nil {
+	if perr := plugintest.Invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "person", `{"user":"alice"}`, &p); perr != nil {
 		t.Fatal(perr)
 	}
 	if want := "/api/v1/employees/directory /api/v1/time_off/whos_out /api/v1/time_off/whos_out"; strings.Join(fake.paths, " ") != want {
@@ -187,7 +189,7 @@ func TestBambooHRErrors(t *testing.T) {
 	} {
 		srv := httptest.NewServer(&fakeBambooHR{t: t, key: "k3y", day: "2026-12-04", whosOut: `[]`, fail: tt.fail})
 		var out Status
-		perr := invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
+		perr := plugintest.Invoke(t, s, bambooConfig(srv.URL), map[string]string{SecretBambooHRKey: "k3y"}, "status",
 			fmt.Sprintf(`{"user":%q,"at":"2026-12-04T10:00:00Z"}`, tt.user), &out)
 		srv.Close()
 		if perr == nil || perr.Kind != tt.kind {
@@ -222,7 +224,7 @@ func TestBambooHRAmbiguousLocalPart(t *testing.T) {
 	s := server(t)
 	sec := map[string]string{SecretBambooHRKey: "k3y"}
 	var got Status
-	perr := invoke(t, s, bambooConfig(srv.URL), sec, "status", `{"user":"alice","at":"2026-12-04T10:00:00Z"}`, &got)
+	perr := plugintest.Invoke(t, s, bambooConfig(srv.URL), sec, "status", `{"user":"alice","at":"2026-12-04T10:00:00Z"}`, &got)
 	if perr == nil || perr.Kind != plugins.Permanent || !strings.Contains(perr.Message, "alice@example.com") || !strings.Contains(perr.Message, "alice@subsidiary.example") {
 		t.Fatalf("bare local part: %+v, %v; want a permanent error naming both", got, perr)
 	}
@@ -233,7 +235,7 @@ func TestBambooHRAmbiguousLocalPart(t *testing.T) {
 		{"200", "200", StatusOffDuty},
 	} {
 		got = Status{}
-		if perr := invoke(t, s, bambooConfig(srv.URL), sec, "status", fmt.Sprintf(`{"user":%q,"at":"2026-12-04T10:00:00Z"}`, tc.user), &got); perr != nil || got.User != tc.id || got.Status != tc.status {
+		if perr := plugintest.Invoke(t, s, bambooConfig(srv.URL), sec, "status", fmt.Sprintf(`{"user":%q,"at":"2026-12-04T10:00:00Z"}`, tc.user), &got); perr != nil || got.User != tc.id || got.Status != tc.status {
 			t.Errorf("%s: %+v, %v; want user %s, %s", tc.user, got, perr, tc.id, tc.status)
 		}
 	}

@@ -1,9 +1,6 @@
 package hr
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,51 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/pluginpb"
+	"github.com/soar-dev/soar/plugins/internal/plugintest"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
-// The plugin runs in process: these tests are about HR data, the process
-// boundary is covered by plugins/host and plugins/builtin.
-func server(t *testing.T) *sdk.Server {
-	t.Helper()
-	s, err := sdk.NewServer(Plugin(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func invoke(t *testing.T, s *sdk.Server, cfg any, secrets map[string]string, action, input string, out any) *plugins.Error {
-	t.Helper()
-	config, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: action, Input: []byte(input), Config: config, Secrets: secrets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := resp.GetError(); e != nil {
-		return plugins.ErrorFromProto(e)
-	}
-	if err := json.Unmarshal(resp.GetOutput(), out); err != nil {
-		t.Fatalf("output %s: %v", resp.GetOutput(), err)
-	}
-	return nil
-}
-
-func writeFile(t *testing.T, dir, name, data string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func server(t *testing.T) *sdk.Server { return plugintest.Server(t, Plugin()) }
 
 const testDirectory = `
 defaults:
@@ -89,7 +48,7 @@ people:
 func TestStatusAtBoundaries(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	cfg := Config{File: writeFile(t, t.TempDir(), "hr.yaml", testDirectory)}
+	cfg := Config{File: plugintest.WriteFile(t, t.TempDir(), "hr.yaml", testDirectory)}
 	tests := []struct {
 		name, user, at string
 		status         string
@@ -134,7 +93,7 @@ func TestStatusAtBoundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got Status
-		if perr := invoke(t, s, cfg, nil, "status", fmt.Sprintf(`{"user":%q,"at":%q}`, tt.user, tt.at), &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, cfg, nil, "status", fmt.Sprintf(`{"user":%q,"at":%q}`, tt.user, tt.at), &got); perr != nil {
 			t.Errorf("%s: %v", tt.name, perr)
 			continue
 		}
@@ -155,9 +114,9 @@ func TestStatusAtBoundaries(t *testing.T) {
 func TestStatusFields(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	cfg := Config{File: writeFile(t, t.TempDir(), "hr.yaml", testDirectory)}
+	cfg := Config{File: plugintest.WriteFile(t, t.TempDir(), "hr.yaml", testDirectory)}
 	var got Status
-	if perr := invoke(t, s, cfg, nil, "status", `{"user":"berta","at":"2026-10-24T10:00:00Z"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "status", `{"user":"berta","at":"2026-10-24T10:00:00Z"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	want := Status{
@@ -170,7 +129,7 @@ func TestStatusFields(t *testing.T) {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
 	// Without `at` the answer is for now.
-	if perr := invoke(t, s, cfg, nil, "status", `{"user":"max"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "status", `{"user":"max"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	if lt, err := time.Parse(time.RFC3339, got.LocalTime); err != nil || time.Since(lt) > time.Minute {
@@ -194,7 +153,7 @@ func TestExampleData(t *testing.T) {
 		{"soc-manager", "2026-12-04T10:00:00Z", StatusWorking, ""},
 	} {
 		var got Status
-		if perr := invoke(t, s, cfg, nil, "status", fmt.Sprintf(`{"user":%q,"at":%q}`, tt.user, tt.at), &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, cfg, nil, "status", fmt.Sprintf(`{"user":%q,"at":%q}`, tt.user, tt.at), &got); perr != nil {
 			t.Errorf("%s: %v", tt.user, perr)
 			continue
 		}
@@ -207,7 +166,7 @@ func TestExampleData(t *testing.T) {
 		}
 	}
 	var p Person
-	if perr := invoke(t, s, cfg, nil, "person", `{"user":"alice"}`, &p); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "person", `{"user":"alice"}`, &p); perr != nil {
 		t.Fatal(perr)
 	}
 	if p.Timezone != "Europe/Berlin" || p.Manager != "frank" || len(p.Travel) != 2 || p.Travel[0].Countries[0] != "GB" {
@@ -236,9 +195,9 @@ func TestInvalidFiles(t *testing.T) {
 		{"", `:1: the file is empty`},
 		{"defaults: {timezone: UTC}\n", `:1: no people`},
 	} {
-		path := writeFile(t, dir, fmt.Sprintf("bad%d.yaml", i), tt.data)
+		path := plugintest.WriteFile(t, dir, fmt.Sprintf("bad%d.yaml", i), tt.data)
 		var out Status
-		perr := invoke(t, s, Config{File: path}, nil, "status", `{"user":"a"}`, &out)
+		perr := plugintest.Invoke(t, s, Config{File: path}, nil, "status", `{"user":"a"}`, &out)
 		if perr == nil || perr.Kind != plugins.Permanent || !strings.Contains(perr.Message, path+tt.want) {
 			t.Errorf("file %q: %v, want permanent error containing %q", tt.data, perr, path+tt.want)
 		}
@@ -248,19 +207,19 @@ func TestInvalidFiles(t *testing.T) {
 func TestReloadKeepsLastGoodVersion(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	path := writeFile(t, t.TempDir(), "hr.yaml", "people:\n  - id: a\n    timezone: Europe/Berlin\n")
+	path := plugintest.WriteFile(t, t.TempDir(), "hr.yaml", "people:\n  - id: a\n    timezone: Europe/Berlin\n")
 	cfg := Config{File: path}
 	zone := func() string {
 		t.Helper()
 		var st Status
-		if perr := invoke(t, s, cfg, nil, "status", `{"user":"a","at":"2026-01-01T00:00:00Z"}`, &st); perr != nil {
+		if perr := plugintest.Invoke(t, s, cfg, nil, "status", `{"user":"a","at":"2026-01-01T00:00:00Z"}`, &st); perr != nil {
 			t.Fatal(perr)
 		}
 		return st.Timezone
 	}
 	touch := func(data string, mtime time.Time) {
 		t.Helper()
-		writeFile(t, filepath.Dir(path), "hr.yaml", data)
+		plugintest.WriteFile(t, filepath.Dir(path), "hr.yaml", data)
 		if err := os.Chtimes(path, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +240,7 @@ func TestReloadKeepsLastGoodVersion(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	path := writeFile(t, t.TempDir(), "hr.yaml", testDirectory)
+	path := plugintest.WriteFile(t, t.TempDir(), "hr.yaml", testDirectory)
 	var out Status
 	for _, tt := range []struct {
 		cfg   any
@@ -297,7 +256,7 @@ func TestErrors(t *testing.T) {
 		{map[string]any{"backend": "workday"}, `{"user":"berta"}`, plugins.Permanent, "backend"},
 		{Config{Backend: "bamboohr", BambooHR: &BambooHRConfig{Company: "acme"}}, `{"user":"berta"}`, plugins.Permanent, bambooSetting},
 	} {
-		perr := invoke(t, s, tt.cfg, nil, "status", tt.input, &out)
+		perr := plugintest.Invoke(t, s, tt.cfg, nil, "status", tt.input, &out)
 		if perr == nil || perr.Kind != tt.kind || !strings.Contains(perr.Message, tt.msg) {
 			t.Errorf("%s with %+v: %v, want %s mentioning %q", tt.input, tt.cfg, perr, tt.kind, tt.msg)
 		}
@@ -308,38 +267,9 @@ func TestErrors(t *testing.T) {
 // playbook validator type-checks `steps.ID.FIELD` against them.
 func TestOutputsMatchSchemas(t *testing.T) {
 	t.Parallel()
-	s := server(t)
-	m, _ := s.Describe(context.Background(), nil)
-	cfg, _ := json.Marshal(Config{File: writeFile(t, t.TempDir(), "hr.yaml", testDirectory)})
 	calls := map[string][]string{
 		"status": {`{"user":"berta","at":"2026-10-24T10:00:00Z"}`, `{"user":"max","at":"2026-10-24T10:00:00Z"}`},
 		"person": {`{"user":"berta"}`, `{"user":"max"}`},
 	}
-	for _, a := range m.GetActions() {
-		c := jsonschema.NewCompiler()
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(a.GetOutputSchema()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("mem:///out.json", doc); err != nil {
-			t.Fatal(err)
-		}
-		schema, err := c.Compile("mem:///out.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, input := range calls[a.GetName()] {
-			resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: a.GetName(), Input: []byte(input), Config: cfg})
-			if err != nil || resp.GetError() != nil {
-				t.Fatalf("%s %s: %v %v", a.GetName(), input, err, resp.GetError())
-			}
-			out, _ := jsonschema.UnmarshalJSON(bytes.NewReader(resp.GetOutput()))
-			if err := schema.Validate(out); err != nil {
-				t.Errorf("%s output %s does not match its schema: %v", a.GetName(), resp.GetOutput(), err)
-			}
-		}
-		if len(calls[a.GetName()]) == 0 {
-			t.Errorf("action %s has no output check", a.GetName())
-		}
-	}
+	plugintest.CheckOutputSchemas(t, server(t), Config{File: plugintest.WriteFile(t, t.TempDir(), "hr.yaml", testDirectory)}, calls)
 }

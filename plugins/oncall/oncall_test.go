@@ -1,61 +1,18 @@
 package oncall
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/soar-dev/soar/plugins"
-	"github.com/soar-dev/soar/plugins/pluginpb"
+	"github.com/soar-dev/soar/plugins/internal/plugintest"
 	"github.com/soar-dev/soar/plugins/sdk"
 )
 
-// The plugin runs in process: these tests are about schedules, the process
-// boundary is covered by plugins/host and plugins/builtin.
-func server(t *testing.T) *sdk.Server {
-	t.Helper()
-	s, err := sdk.NewServer(Plugin(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func invoke(t *testing.T, s *sdk.Server, cfg any, secrets map[string]string, action, input string, out any) *plugins.Error {
-	t.Helper()
-	config, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: action, Input: []byte(input), Config: config, Secrets: secrets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := resp.GetError(); e != nil {
-		return plugins.ErrorFromProto(e)
-	}
-	if err := json.Unmarshal(resp.GetOutput(), out); err != nil {
-		t.Fatalf("output %s: %v", resp.GetOutput(), err)
-	}
-	return nil
-}
-
-func writeFile(t *testing.T, dir, name, data string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func server(t *testing.T) *sdk.Server { return plugintest.Server(t, Plugin()) }
 
 // ids flattens the tiers to "level:id,id|level:…".
 func ids(tiers []Tier) string {
@@ -146,7 +103,7 @@ policies:
 func TestRotations(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	cfg := Config{File: writeFile(t, t.TempDir(), "oncall.yaml", testRoster)}
+	cfg := Config{File: plugintest.WriteFile(t, t.TempDir(), "oncall.yaml", testRoster)}
 	tests := []struct {
 		name, schedule, at, want string
 	}{
@@ -203,7 +160,7 @@ func TestRotations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got Who
-		if perr := invoke(t, s, cfg, nil, "who", fmt.Sprintf(`{"schedule":%q,"at":%q}`, tt.schedule, tt.at), &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, cfg, nil, "who", fmt.Sprintf(`{"schedule":%q,"at":%q}`, tt.schedule, tt.at), &got); perr != nil {
 			t.Errorf("%s: %v", tt.name, perr)
 			continue
 		}
@@ -216,9 +173,9 @@ func TestRotations(t *testing.T) {
 func TestPolicy(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	cfg := Config{File: writeFile(t, t.TempDir(), "oncall.yaml", testRoster)}
+	cfg := Config{File: plugintest.WriteFile(t, t.TempDir(), "oncall.yaml", testRoster)}
 	var got Who
-	if perr := invoke(t, s, cfg, nil, "who", `{"policy":"pol","at":"2026-12-25T06:00:00Z"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "who", `{"policy":"pol","at":"2026-12-25T06:00:00Z"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	// Tier 2: ny-weekly (x), berlin-spring (c), then x again (deduplicated) and lead.
@@ -229,7 +186,7 @@ func TestPolicy(t *testing.T) {
 		strings.Join(got.Tiers[1].Schedules, ",") != "ny-weekly,berlin-spring" {
 		t.Errorf("who = %+v", got)
 	}
-	if perr := invoke(t, s, cfg, nil, "who", `{"policy":"pol","at":"2026-12-24T16:00:00Z"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "who", `{"policy":"pol","at":"2026-12-24T16:00:00Z"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	z := got.Tiers[0].Responders[0]
@@ -253,7 +210,7 @@ func TestExampleData(t *testing.T) {
 		{`{"policy":"soc-management","at":"2026-12-04T10:00:00Z"}`, "1:soc-manager"},
 	} {
 		var got Who
-		if perr := invoke(t, s, cfg, nil, "who", tt.input, &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, cfg, nil, "who", tt.input, &got); perr != nil {
 			t.Errorf("%s: %v", tt.input, perr)
 			continue
 		}
@@ -262,7 +219,7 @@ func TestExampleData(t *testing.T) {
 		}
 	}
 	var list Schedules
-	if perr := invoke(t, s, cfg, nil, "schedules", `{}`, &list); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, nil, "schedules", `{}`, &list); perr != nil {
 		t.Fatal(perr)
 	}
 	if len(list.Schedules) != 2 || len(list.Policies) != 2 || list.Policies[0].ID != "soc-primary" ||
@@ -291,9 +248,9 @@ func TestInvalidFiles(t *testing.T) {
 		{"responders: [{id: a}]\n", `:1: no schedules and no policies`},
 		{"responders: [{id: a, timezone: CET+1}]\nschedules: []\n", `:1: unknown time zone "CET+1"`},
 	} {
-		path := writeFile(t, dir, fmt.Sprintf("bad%d.yaml", i), tt.data)
+		path := plugintest.WriteFile(t, dir, fmt.Sprintf("bad%d.yaml", i), tt.data)
 		var out Who
-		perr := invoke(t, s, Config{File: path}, nil, "who", `{"schedule":"s"}`, &out)
+		perr := plugintest.Invoke(t, s, Config{File: path}, nil, "who", `{"schedule":"s"}`, &out)
 		if perr == nil || perr.Kind != plugins.Permanent || !strings.Contains(perr.Message, path+tt.want) {
 			t.Errorf("file %q: %v, want permanent error containing %q", tt.data, perr, path+tt.want)
 		}
@@ -305,18 +262,18 @@ func TestReloadKeepsLastGoodVersion(t *testing.T) {
 	s := server(t)
 	dir := t.TempDir()
 	doc := "responders: [{id: a}, {id: b}]\nschedules:\n  - id: s\n    timezone: UTC\n    layers:\n      - {start: 2026-01-01T00:00, rotation: daily, users: [%s]}\n"
-	path := writeFile(t, dir, "oncall.yaml", fmt.Sprintf(doc, "a"))
+	path := plugintest.WriteFile(t, dir, "oncall.yaml", fmt.Sprintf(doc, "a"))
 	who := func() string {
 		t.Helper()
 		var got Who
-		if perr := invoke(t, s, Config{File: path}, nil, "who", `{"schedule":"s","at":"2026-06-01T00:00:00Z"}`, &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, Config{File: path}, nil, "who", `{"schedule":"s","at":"2026-06-01T00:00:00Z"}`, &got); perr != nil {
 			t.Fatal(perr)
 		}
 		return ids(got.Tiers)
 	}
 	edit := func(data string, d time.Duration) {
 		t.Helper()
-		writeFile(t, dir, "oncall.yaml", data)
+		plugintest.WriteFile(t, dir, "oncall.yaml", data)
 		mtime := time.Now().Add(d)
 		if err := os.Chtimes(path, mtime, mtime); err != nil {
 			t.Fatal(err)
@@ -338,7 +295,7 @@ func TestReloadKeepsLastGoodVersion(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	path := writeFile(t, t.TempDir(), "oncall.yaml", testRoster)
+	path := plugintest.WriteFile(t, t.TempDir(), "oncall.yaml", testRoster)
 	var out Who
 	for _, tt := range []struct {
 		cfg   any
@@ -357,7 +314,7 @@ func TestErrors(t *testing.T) {
 		{Config{Backend: "opsgenie"}, `{"policy":"pol"}`, plugins.Permanent, opsgenieSetting},
 		{map[string]any{"backend": "victorops"}, `{"policy":"pol"}`, plugins.Permanent, "backend"},
 	} {
-		perr := invoke(t, s, tt.cfg, nil, "who", tt.input, &out)
+		perr := plugintest.Invoke(t, s, tt.cfg, nil, "who", tt.input, &out)
 		if perr == nil || perr.Kind != tt.kind || !strings.Contains(perr.Message, tt.msg) {
 			t.Errorf("%s with %+v: %v, want %s mentioning %q", tt.input, tt.cfg, perr, tt.kind, tt.msg)
 		}
@@ -368,40 +325,11 @@ func TestErrors(t *testing.T) {
 // playbook validator type-checks `steps.ID.FIELD` against them.
 func TestOutputsMatchSchemas(t *testing.T) {
 	t.Parallel()
-	s := server(t)
-	m, _ := s.Describe(context.Background(), nil)
-	cfg, _ := json.Marshal(Config{File: writeFile(t, t.TempDir(), "oncall.yaml", testRoster)})
 	calls := map[string][]string{
 		"who":       {`{"policy":"pol","at":"2026-12-04T10:00:00Z"}`, `{"schedule":"overnight","at":"2026-12-04T10:00:00Z"}`},
 		"schedules": {`{}`},
 	}
-	for _, a := range m.GetActions() {
-		c := jsonschema.NewCompiler()
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(a.GetOutputSchema()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("mem:///out.json", doc); err != nil {
-			t.Fatal(err)
-		}
-		schema, err := c.Compile("mem:///out.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, input := range calls[a.GetName()] {
-			resp, err := s.Invoke(context.Background(), &pluginpb.InvokeRequest{Action: a.GetName(), Input: []byte(input), Config: cfg})
-			if err != nil || resp.GetError() != nil {
-				t.Fatalf("%s %s: %v %v", a.GetName(), input, err, resp.GetError())
-			}
-			out, _ := jsonschema.UnmarshalJSON(bytes.NewReader(resp.GetOutput()))
-			if err := schema.Validate(out); err != nil {
-				t.Errorf("%s output %s does not match its schema: %v", a.GetName(), resp.GetOutput(), err)
-			}
-		}
-		if len(calls[a.GetName()]) == 0 {
-			t.Errorf("action %s has no output check", a.GetName())
-		}
-	}
+	plugintest.CheckOutputSchemas(t, server(t), Config{File: plugintest.WriteFile(t, t.TempDir(), "oncall.yaml", testRoster)}, calls)
 }
 
 // TestTurnFarAhead checks the calendar arithmetic far from the start, where
@@ -440,7 +368,7 @@ func TestTurnFarAhead(t *testing.T) {
 func TestOverrideDateOnlyUntilIncludesTheDay(t *testing.T) {
 	t.Parallel()
 	s := server(t)
-	path := writeFile(t, t.TempDir(), "oncall.yaml", `responders: [{id: a}, {id: b}, {id: c}]
+	path := plugintest.WriteFile(t, t.TempDir(), "oncall.yaml", `responders: [{id: a}, {id: b}, {id: c}]
 schedules:
   - id: s
     timezone: Europe/Berlin
@@ -460,7 +388,7 @@ schedules:
 		"2026-12-31T23:00:00Z": "1:a",
 	} {
 		var got Who
-		if perr := invoke(t, s, Config{File: path}, nil, "who", fmt.Sprintf(`{"schedule":"s","at":%q}`, at), &got); perr != nil {
+		if perr := plugintest.Invoke(t, s, Config{File: path}, nil, "who", fmt.Sprintf(`{"schedule":"s","at":%q}`, at), &got); perr != nil {
 			t.Fatalf("%s: %v", at, perr)
 		}
 		if ids(got.Tiers) != want {

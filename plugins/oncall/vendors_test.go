@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/soar-dev/soar/plugins"
+
+	"github.com/soar-dev/soar/plugins/internal/plugintest"
 )
 
 // fakePagerDuty speaks the documented REST API v2: versioned Accept header,
@@ -96,7 +98,7 @@ func TestPagerDuty(t *testing.T) {
 	cfg := Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL}}
 	secrets := map[string]string{SecretPagerDutyToken: "pd-t0ken"}
 	var got Who
-	if perr := invoke(t, s, cfg, secrets, "who", `{"policy":"soc-primary","at":"2026-12-04T11:00:00+01:00"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "who", `{"policy":"soc-primary","at":"2026-12-04T11:00:00+01:00"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	// Level 2 has nobody on call right now; the level stays, empty.
@@ -108,7 +110,7 @@ func TestPagerDuty(t *testing.T) {
 		t.Errorf("tier 1 = %+v", got.Tiers[0])
 	}
 	var list Schedules
-	if perr := invoke(t, s, cfg, secrets, "schedules", `{}`, &list); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "schedules", `{}`, &list); perr != nil {
 		t.Fatal(perr)
 	}
 	if len(list.Policies) != 1 || len(list.Policies[0].Tiers) != 2 || list.Policies[0].Tiers[1].Responders[0] != "PEYSGVF" ||
@@ -132,7 +134,7 @@ func TestPagerDutySameLocalPart(t *testing.T) {
 		`],"limit":100,"offset":0,"more":false}`})
 	defer srv.Close()
 	var got Who
-	if perr := invoke(t, server(t), Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL}},
+	if perr := plugintest.Invoke(t, server(t), Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL}},
 		map[string]string{SecretPagerDutyToken: "pd-t0ken"}, "who", `{"policy":"soc-primary","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
@@ -146,7 +148,7 @@ func TestOpsgenieSameLocalPart(t *testing.T) {
 	srv := httptest.NewServer(&fakeOpsgenie{t: t, key: "og-k3y"})
 	defer srv.Close()
 	var got Who
-	if perr := invoke(t, server(t), Config{Backend: "opsgenie", Opsgenie: &OpsgenieConfig{BaseURL: srv.URL}},
+	if perr := plugintest.Invoke(t, server(t), Config{Backend: "opsgenie", Opsgenie: &OpsgenieConfig{BaseURL: srv.URL}},
 		map[string]string{SecretOpsgenieKey: "og-k3y"}, "who", `{"schedule":"SOC Alices","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
@@ -170,7 +172,7 @@ func TestPagerDutyErrors(t *testing.T) {
 	} {
 		srv := httptest.NewServer(&fakePagerDuty{t: t, token: "pd-t0ken", fail: tt.fail})
 		var out Who
-		perr := invoke(t, s, Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL, Policies: map[string]string{"soc-primary": "PT20YPA"}}},
+		perr := plugintest.Invoke(t, s, Config{Backend: "pagerduty", PagerDuty: &PagerDutyConfig{BaseURL: srv.URL, Policies: map[string]string{"soc-primary": "PT20YPA"}}},
 			map[string]string{SecretPagerDutyToken: "pd-t0ken"}, "who", `{"policy":"soc-primary","at":"2026-12-04T10:00:00Z"}`, &out)
 		srv.Close()
 		if perr == nil || perr.Kind != tt.kind {
@@ -260,7 +262,7 @@ func TestOpsgenie(t *testing.T) {
 		Policies: map[string][]string{"soc-primary": {"SOC Primary", "SOC Secondary"}}}}
 	secrets := map[string]string{SecretOpsgenieKey: "og-k3y"}
 	var got Who
-	if perr := invoke(t, s, cfg, secrets, "who", `{"policy":"soc-primary","at":"2026-12-04T11:00:00+01:00"}`, &got); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "who", `{"policy":"soc-primary","at":"2026-12-04T11:00:00+01:00"}`, &got); perr != nil {
 		t.Fatal(perr)
 	}
 	if want := "1:ben|2:finn,ben"; ids(got.Tiers) != want {
@@ -269,18 +271,18 @@ func TestOpsgenie(t *testing.T) {
 	if r := got.Tiers[0].Responders[0]; r.Email != "ben@example.com" || got.Tiers[1].Schedules[0] != "SOC Secondary" {
 		t.Errorf("who = %+v", got)
 	}
-	if perr := invoke(t, s, cfg, secrets, "who", `{"schedule":"SOC Primary","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil || ids(got.Tiers) != "1:ben" {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "who", `{"schedule":"SOC Primary","at":"2026-12-04T10:00:00Z"}`, &got); perr != nil || ids(got.Tiers) != "1:ben" {
 		t.Errorf("schedule: %s %v", ids(got.Tiers), perr)
 	}
 	var list Schedules
-	if perr := invoke(t, s, cfg, secrets, "schedules", `{}`, &list); perr != nil {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "schedules", `{}`, &list); perr != nil {
 		t.Fatal(perr)
 	}
 	if len(list.Schedules) != 1 || list.Schedules[0].Timezone != "Europe/Berlin" || len(list.Policies) != 1 || len(list.Policies[0].Tiers) != 2 {
 		t.Errorf("schedules = %+v", list)
 	}
 	var out Who
-	if perr := invoke(t, s, cfg, secrets, "who", `{"policy":"other"}`, &out); perr == nil || !strings.Contains(perr.Message, "plugins.oncall.config.opsgenie.policies") {
+	if perr := plugintest.Invoke(t, s, cfg, secrets, "who", `{"policy":"other"}`, &out); perr == nil || !strings.Contains(perr.Message, "plugins.oncall.config.opsgenie.policies") {
 		t.Errorf("unknown policy: %v", perr)
 	}
 }
@@ -299,7 +301,7 @@ func TestOpsgenieErrors(t *testing.T) {
 	} {
 		srv := httptest.NewServer(&fakeOpsgenie{t: t, key: "og-k3y", fail: tt.fail})
 		var out Who
-		perr := invoke(t, s, Config{Backend: "opsgenie", Opsgenie: &OpsgenieConfig{BaseURL: srv.URL}},
+		perr := plugintest.Invoke(t, s, Config{Backend: "opsgenie", Opsgenie: &OpsgenieConfig{BaseURL: srv.URL}},
 			map[string]string{SecretOpsgenieKey: "og-k3y"}, "who", `{"schedule":"SOC Primary","at":"2026-12-04T10:00:00Z"}`, &out)
 		srv.Close()
 		if perr == nil || perr.Kind != tt.kind {
